@@ -1,0 +1,542 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  TERMINAL_JOB_STATUSES,
+  taskIdOf,
+  type ChunkReport,
+  type ErrorKind,
+  type Job,
+  type JobSpec,
+  type JobStatus,
+  type ListTasksQuery,
+  type Page,
+  type ReportAck,
+  type StopReason,
+  type Task,
+  type TaskChunkMessage,
+  type TaskOutcome,
+} from "../schema";
+import { loadConfig, type Config } from "../worker/config";
+import type { Env } from "../worker/env";
+import { createLogger, type Logger } from "../worker/log";
+import { retryDelayMs } from "./backoff";
+import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
+import { jobUpsert, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
+import { createGrid, type Grid } from "./grid";
+import { JobStore, type JobRow, type TaskRow } from "./job-store";
+import { insertTopN, meetsThreshold } from "./top-n";
+
+export interface StartInput {
+  jobId: string;
+  tenant: string;
+  spec: JobSpec;
+  createdAt: string;
+}
+
+export type CancelResult =
+  | { outcome: "canceled" | "already-canceled"; job: Job }
+  | { outcome: "conflict"; job: Job }
+  | { outcome: "not-found" };
+
+/** A Queue message stays under 128 KB; params are the bulk of it. */
+const MAX_CHUNK_BYTES = 100_000;
+/** Flush passes one call makes before leaving the rest to the next alarm. */
+const MAX_FLUSH_PASSES = 40;
+
+export const isTerminal = (status: JobStatus): boolean => TERMINAL_JOB_STATUSES.includes(status);
+
+/**
+ * One optimization job, its single writer: task state in SQLite, the concurrency semaphore
+ * (chunks in flight), dispatch with leases, retries with backoff, Top-N, early stop, cancel,
+ * and the D1 projection. One alarm covers the earliest lease, due retry and pending D1 flush.
+ */
+export class OptimizationJob extends DurableObject<Env> {
+  /** Seams for fault-injection tests: the clock, jitter, and the Queue producer. */
+  now: () => number = () => Date.now();
+  random: () => number = () => Math.random();
+  sendChunks: (messages: TaskChunkMessage[]) => Promise<void> = (messages) => this.sendToQueue(messages);
+
+  private readonly config: Config;
+  private readonly store: JobStore;
+  private job: JobRow | null;
+  private grid: Grid | null;
+  private log: Logger;
+  private flushChain: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    this.store = new JobStore(ctx.storage.sql);
+    this.job = this.store.loadJob();
+    this.grid = this.job ? createGrid(this.job.spec.params) : null;
+    this.log = this.jobLogger();
+  }
+
+  /** Records the job and starts dispatching. Idempotent: a repeated start returns the job as it is. */
+  async start(input: StartInput): Promise<Job> {
+    if (!this.job) {
+      const grid = createGrid(input.spec.params);
+      const job: JobRow = {
+        id: input.jobId,
+        tenant: input.tenant,
+        spec: input.spec,
+        total: grid.size,
+        status: "queued",
+        nextIndex: 0,
+        succeeded: 0,
+        failed: 0,
+        canceled: 0,
+        running: 0,
+        retries: 0,
+        topN: [],
+        stopReason: null,
+        createdAt: input.createdAt,
+        startedAt: null,
+        finishedAt: null,
+        avgExecMs: null,
+        chunkSeq: 0,
+        changeSeq: 1,
+        jobDirty: 1,
+      };
+      this.store.saveJob(job);
+      this.job = job;
+      this.grid = grid;
+      this.log = this.jobLogger();
+      this.log.info("job.submitted", { total: job.total, strategy: job.spec.strategy, dataset: job.spec.dataset });
+      await this.flushD1();
+      await this.dispatch();
+      await this.scheduleAlarm();
+    }
+    return this.view();
+  }
+
+  async status(): Promise<Job | null> {
+    return this.job ? this.view() : null;
+  }
+
+  async cancel(reason?: string): Promise<CancelResult> {
+    const job = this.job;
+    if (!job) return { outcome: "not-found" };
+    if (job.status === "canceled") return { outcome: "already-canceled", job: this.view() };
+    if (isTerminal(job.status)) return { outcome: "conflict", job: this.view() };
+    const at = new Date(this.now()).toISOString();
+    this.mutate(() => this.stop("canceled", { kind: "cancel", reason: reason ?? null, at }));
+    await this.scheduleAlarm();
+    return { outcome: "canceled", job: this.view() };
+  }
+
+  /** Tasks in grid order; those never dispatched are listed from the grid as queued (or canceled after a stop). */
+  async listTasks(query: ListTasksQuery): Promise<Page<Task> | null> {
+    const job = this.job;
+    if (!job) return null;
+    const after = query.cursor === undefined ? -1 : Number(query.cursor);
+    const items = this.store.listTasks(after, query.limit, query.status).map((t) => this.taskView(t));
+    if (items.length < query.limit && (query.status === undefined || query.status === "queued")) {
+      for (let idx = Math.max(after + 1, job.nextIndex); idx < job.total && items.length < query.limit; idx++) {
+        items.push(this.taskView(this.freshTask(idx, "queued")));
+      }
+    }
+    const last = items.at(-1);
+    const more = last !== undefined && items.length === query.limit && last.index < job.total - 1;
+    return { items, nextCursor: more ? String(last.index) : null };
+  }
+
+  /** Results of a chunk (a partial report every ~100 ms of work, and a last one with `done`). */
+  async report(report: ChunkReport): Promise<ReportAck> {
+    if (!this.job) return { continue: false, accepted: 0 };
+    const { accepted, current } = this.mutate(() => this.applyReport(report));
+    await this.dispatch();
+    await this.scheduleAlarm();
+    return { continue: current && !isTerminal(this.job.status), accepted };
+  }
+
+  override async alarm(): Promise<void> {
+    if (!this.job) return;
+    this.mutate(() => this.expireLeases());
+    await this.dispatch();
+    await this.flushD1();
+    await this.scheduleAlarm();
+  }
+
+  private applyReport(report: ChunkReport): { accepted: number; current: boolean } {
+    const job = this.job!;
+    const chunk = this.store.getChunk(report.chunkId);
+    let accepted = 0;
+    for (const outcome of report.outcomes) {
+      if (isTerminal(job.status)) break;
+      const task = this.store.getTask(outcome.index);
+      if (!task || task.status !== "running" || task.attempt !== outcome.attempt || task.chunkId !== report.chunkId) continue;
+      accepted++;
+      this.applyOutcome(task, outcome);
+    }
+    if (chunk && !isTerminal(job.status)) {
+      if (report.done) {
+        for (const task of this.store.runningInChunk(chunk.id)) this.failTask(task, "InternalError", "the consumer ended the chunk without a result");
+        this.store.deleteChunk(chunk.id);
+      } else {
+        this.store.renewChunk(chunk.id, this.now() + this.config.RUN_LEASE_MS);
+      }
+    }
+    this.completeIfDone();
+    return { accepted, current: chunk !== null };
+  }
+
+  private applyOutcome(task: TaskRow, outcome: TaskOutcome): void {
+    const job = this.job!;
+    task.queueWaitMs = outcome.queueWaitMs;
+    task.execMs = outcome.execMs;
+    job.avgExecMs = updateAvgExecMs(job.avgExecMs, outcome.execMs);
+    if (!outcome.ok) {
+      this.failTask(task, outcome.errorKind, outcome.errorMessage);
+      return;
+    }
+    const { objective, earlyStopPolicy, topN } = job.spec;
+    const score = outcome.metrics[objective.metric];
+    task.status = "succeeded";
+    task.chunkId = null;
+    task.metrics = outcome.metrics;
+    task.resultSummaryId = outcome.resultSummaryId;
+    task.score = Number.isFinite(score) ? score! : null;
+    task.errorKind = null;
+    task.errorMessage = null;
+    this.touch(task);
+    job.running--;
+    job.succeeded++;
+    this.log.debug("task.succeeded", { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, execMs: outcome.execMs, score: task.score });
+    if (task.score !== null) {
+      const entry = {
+        taskId: taskIdOf(job.id, task.idx),
+        index: task.idx,
+        params: this.grid!.paramsAt(task.idx),
+        score: task.score,
+        metrics: outcome.metrics,
+        resultSummaryId: outcome.resultSummaryId,
+      };
+      const next = insertTopN(job.topN, entry, topN, objective.mode);
+      if (next) job.topN = next;
+    }
+    const value = earlyStopPolicy ? outcome.metrics[earlyStopPolicy.metric] : undefined;
+    if (earlyStopPolicy && value !== undefined && Number.isFinite(value) && meetsThreshold(value, earlyStopPolicy.threshold, earlyStopPolicy.mode)) {
+      this.stop("early-stopped", {
+        kind: "early-stop",
+        ...earlyStopPolicy,
+        value,
+        taskId: taskIdOf(job.id, task.idx),
+        at: new Date(this.now()).toISOString(),
+      });
+    }
+  }
+
+  /** A failed attempt: ParamInvalid or an exhausted budget fails the task, anything else waits for a retry. */
+  private failTask(task: TaskRow, kind: ErrorKind, message: string): void {
+    const job = this.job!;
+    const wasRunning = task.status === "running";
+    task.errorKind = kind;
+    task.errorMessage = message.slice(0, 1_000);
+    task.chunkId = null;
+    if (wasRunning) job.running--;
+    const fields = { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, errorKind: kind };
+    if (kind === "ParamInvalid" || task.retries >= job.spec.maxRetries) {
+      task.status = "failed";
+      task.retryAt = null;
+      job.failed++;
+      this.log.warn("task.failed", { ...fields, retries: task.retries, message: task.errorMessage });
+    } else {
+      task.retries++;
+      job.retries++;
+      task.status = "queued";
+      task.retryAt = this.now() + retryDelayMs(task.retries, { baseMs: this.config.RETRY_BASE_MS, capMs: this.config.RETRY_CAP_MS }, this.random);
+      this.log.info("task.retried", { ...fields, retries: task.retries, retryInMs: task.retryAt - this.now() });
+    }
+    this.touch(task);
+  }
+
+  /** Ends the job now: nothing more is dispatched, every unfinished task is canceled, the summary freezes. */
+  private stop(status: "early-stopped" | "canceled", stopReason: StopReason): void {
+    const job = this.job!;
+    for (const task of this.store.openTasks()) {
+      task.status = "canceled";
+      task.chunkId = null;
+      task.retryAt = null;
+      this.touch(task);
+    }
+    for (let idx = job.nextIndex; idx < job.total; idx++) this.touch(this.freshTask(idx, "canceled"));
+    this.store.deleteAllChunks();
+    job.nextIndex = job.total;
+    job.running = 0;
+    job.canceled = job.total - job.succeeded - job.failed;
+    this.finish(status, stopReason);
+  }
+
+  private completeIfDone(): void {
+    const job = this.job!;
+    if (isTerminal(job.status) || job.nextIndex < job.total || job.running > 0 || this.queuedCount() > 0) return;
+    this.finish(job.succeeded > 0 ? "succeeded" : "failed", null);
+  }
+
+  private finish(status: JobStatus, stopReason: StopReason | null): void {
+    const job = this.job!;
+    job.status = status;
+    job.stopReason = stopReason;
+    job.finishedAt = new Date(this.now()).toISOString();
+    this.log.info(status === "early-stopped" ? "job.early_stopped" : status === "canceled" ? "job.canceled" : "job.ended", {
+      status,
+      succeeded: job.succeeded,
+      failed: job.failed,
+      canceled: job.canceled,
+      retries: job.retries,
+    });
+  }
+
+  private expireLeases(): void {
+    const job = this.job!;
+    if (isTerminal(job.status)) return;
+    for (const chunk of this.store.expiredChunks(this.now())) {
+      const tasks = this.store.runningInChunk(chunk.id);
+      this.log.warn("chunk.lease_expired", { chunkId: chunk.id, tasks: tasks.length });
+      for (const task of tasks) this.failTask(task, "InternalError", "lease expired: the consumer did not report in time");
+      this.store.deleteChunk(chunk.id);
+    }
+    this.completeIfDone();
+  }
+
+  /** Claims chunks under the concurrency limit (due retries first) and sends them; a failed send releases its chunks. */
+  private async dispatch(): Promise<void> {
+    const messages = this.mutate(() => this.claimChunks());
+    if (messages.length === 0) return;
+    for (const batch of packSendBatches(messages, (m) => JSON.stringify(m).length)) {
+      try {
+        await this.sendChunks(batch);
+      } catch (err) {
+        this.log.error("queue.send_failed", { chunks: batch.length, message: err instanceof Error ? err.message : String(err) });
+        this.mutate(() => batch.forEach((m) => this.releaseChunk(m.chunkId)));
+      }
+    }
+  }
+
+  private claimChunks(): TaskChunkMessage[] {
+    const job = this.job!;
+    if (isTerminal(job.status)) return [];
+    const now = this.now();
+    let freeSlots = job.spec.concurrencyLimit - this.store.chunksInFlight();
+    const messages: TaskChunkMessage[] = [];
+    while (freeSlots > 0) {
+      const due = this.store.dueRetries(now, this.config.MAX_CHUNK_TASKS);
+      const remaining = due.length + (job.total - job.nextIndex);
+      if (remaining === 0) break;
+      const size = nextChunkSize({
+        avgExecMs: job.avgExecMs,
+        targetChunkMs: this.config.TARGET_CHUNK_MS,
+        maxChunkTasks: this.config.MAX_CHUNK_TASKS,
+        remaining,
+        freeSlots,
+      });
+      const chunkId = `c${++job.chunkSeq}`;
+      const message: TaskChunkMessage = {
+        v: 1,
+        jobId: job.id,
+        tenant: job.tenant,
+        chunkId,
+        strategy: job.spec.strategy,
+        dataset: job.spec.dataset,
+        enqueuedAt: Date.now(),
+        tasks: [],
+      };
+      let bytes = 0;
+      const claim = (task: TaskRow) => {
+        task.status = "running";
+        task.attempt++;
+        task.chunkId = chunkId;
+        task.retryAt = null;
+        this.touch(task);
+        job.running++;
+        const params = this.grid!.paramsAt(task.idx);
+        bytes += JSON.stringify(params).length + 40;
+        message.tasks.push({ index: task.idx, attempt: task.attempt, params });
+      };
+      for (const task of due) {
+        if (message.tasks.length >= size || bytes >= MAX_CHUNK_BYTES) break;
+        claim(task);
+      }
+      while (message.tasks.length < size && bytes < MAX_CHUNK_BYTES && job.nextIndex < job.total) {
+        claim(this.freshTask(job.nextIndex++, "queued"));
+      }
+      this.store.insertChunk({ id: chunkId, leaseUntil: now + this.config.DISPATCH_LEASE_MS });
+      messages.push(message);
+      freeSlots--;
+    }
+    if (messages.length > 0 && job.status === "queued") {
+      job.status = "running";
+      job.startedAt = new Date(now).toISOString();
+      this.log.info("job.started", { concurrencyLimit: job.spec.concurrencyLimit });
+    }
+    for (const m of messages) this.log.debug("chunk.dispatched", { chunkId: m.chunkId, tasks: m.tasks.length });
+    return messages;
+  }
+
+  /** Puts a chunk that never reached the Queue back in line, without charging its tasks a retry. */
+  private releaseChunk(chunkId: string): void {
+    const job = this.job!;
+    if (isTerminal(job.status)) return;
+    for (const task of this.store.runningInChunk(chunkId)) {
+      task.status = "queued";
+      task.attempt--;
+      task.chunkId = null;
+      task.retryAt = this.now() + this.config.RETRY_BASE_MS;
+      job.running--;
+      this.touch(task);
+    }
+    this.store.deleteChunk(chunkId);
+  }
+
+  private async sendToQueue(messages: TaskChunkMessage[]): Promise<void> {
+    await this.env.TASK_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+  }
+
+  /** Writes changed rows to D1 in batches; serialised so an older snapshot never lands after a newer one. */
+  private flushD1(): Promise<void> {
+    this.flushChain = this.flushChain.then(() => this.flushPasses());
+    return this.flushChain;
+  }
+
+  private async flushPasses(): Promise<void> {
+    for (let pass = 0; pass < MAX_FLUSH_PASSES; pass++) {
+      const job = this.job!;
+      const tasks = this.store.dirtyTasks(TASK_ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH);
+      if (tasks.length === 0 && job.jobDirty === 0) return;
+      const upToSeq = Math.max(job.jobDirty, ...tasks.map((t) => t.dirty));
+      const statements = [jobUpsert(this.env.DB, job, new Date(this.now()).toISOString()), ...taskUpserts(this.env.DB, job, tasks, (idx) => this.grid!.paramsAt(idx))];
+      try {
+        await this.env.DB.batch(statements);
+      } catch (err) {
+        // Rows stay dirty; the next alarm tries again.
+        this.log.error("d1.flush_failed", { rows: tasks.length, message: err instanceof Error ? err.message : String(err) });
+        return;
+      }
+      this.mutate(() => {
+        this.store.markClean(upToSeq);
+        if (job.jobDirty <= upToSeq) job.jobDirty = 0;
+      }, false);
+    }
+  }
+
+  /** One alarm for the earliest of: a lease to check, a retry coming due with a free slot, a D1 flush. */
+  private async scheduleAlarm(): Promise<void> {
+    const job = this.job!;
+    const now = this.now();
+    const times: number[] = [];
+    if (!isTerminal(job.status)) {
+      const lease = this.store.nextLeaseUntil();
+      if (lease !== null) times.push(lease);
+      const retry = this.store.nextRetryAt();
+      if (retry !== null && this.store.chunksInFlight() < job.spec.concurrencyLimit) times.push(retry);
+    }
+    if (job.jobDirty > 0 || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
+    const current = await this.ctx.storage.getAlarm();
+    if (times.length === 0) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    // A time in the past fires at once; locally an alarm set to "now" from inside alarm() is dropped.
+    const at = Math.max(Math.min(...times), now + 1);
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Runs `fn` and saves the job row in one SQLite transaction (marking it for D1 unless told the job
+   * itself did not change); on a throw, memory is reloaded from storage.
+   */
+  private mutate<T>(fn: () => T, jobChanged = true): T {
+    try {
+      return this.ctx.storage.transactionSync(() => {
+        const result = fn();
+        if (jobChanged) this.job!.jobDirty = this.job!.jobDirty || ++this.job!.changeSeq;
+        this.store.saveJob(this.job!);
+        return result;
+      });
+    } catch (err) {
+      this.job = this.store.loadJob();
+      throw err;
+    }
+  }
+
+  private touch(task: TaskRow): void {
+    task.dirty = ++this.job!.changeSeq;
+    task.updatedAt = new Date(this.now()).toISOString();
+    this.store.putTask(task);
+  }
+
+  private freshTask(idx: number, status: "queued" | "canceled"): TaskRow {
+    return {
+      idx,
+      status,
+      attempt: 0,
+      retries: 0,
+      chunkId: null,
+      retryAt: null,
+      score: null,
+      metrics: null,
+      resultSummaryId: null,
+      errorKind: null,
+      errorMessage: null,
+      queueWaitMs: null,
+      execMs: null,
+      dirty: 0,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+  }
+
+  private queuedCount(): number {
+    const job = this.job!;
+    return job.total - job.succeeded - job.failed - job.canceled - job.running;
+  }
+
+  private view(): Job {
+    const job = this.job!;
+    return {
+      id: job.id,
+      name: job.spec.name ?? null,
+      status: job.status,
+      strategy: job.spec.strategy,
+      dataset: job.spec.dataset,
+      spec: job.spec,
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      summary: {
+        total: job.total,
+        finished: job.succeeded + job.failed,
+        succeeded: job.succeeded,
+        failed: job.failed,
+        canceled: job.canceled,
+        running: job.running,
+        queued: this.queuedCount(),
+        retries: job.retries,
+        topN: job.topN,
+      },
+      stopReason: job.stopReason,
+    };
+  }
+
+  private taskView(t: TaskRow): Task {
+    const job = this.job!;
+    return {
+      taskId: taskIdOf(job.id, t.idx),
+      index: t.idx,
+      params: this.grid!.paramsAt(t.idx),
+      status: t.status,
+      attempt: t.attempt,
+      retries: t.retries,
+      score: t.score,
+      metrics: t.metrics,
+      resultSummaryId: t.resultSummaryId,
+      errorKind: t.errorKind,
+      errorMessage: t.errorMessage,
+      queueWaitMs: t.queueWaitMs,
+      execMs: t.execMs,
+    };
+  }
+
+  private jobLogger(): Logger {
+    return createLogger({ level: this.config.LOG_LEVEL }).with({ jobId: this.job?.id, tenant: this.job?.tenant });
+  }
+}

@@ -1,0 +1,150 @@
+import { z } from "zod";
+
+export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "early-stopped", "canceled"]);
+export type JobStatus = z.infer<typeof JobStatus>;
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "early-stopped", "canceled"];
+
+export const TaskStatus = z.enum(["queued", "running", "succeeded", "failed", "canceled"]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const ErrorKind = z.enum(["ParamInvalid", "UpstreamError", "InternalError"]);
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+export const ParamValue = z.union([z.number().finite(), z.string().max(200), z.boolean()]);
+export type ParamValue = z.infer<typeof ParamValue>;
+export type ParamSet = Record<string, ParamValue>;
+
+const paramName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "a letter or _ then letters, digits or _");
+
+export const ValuesAxis = z.strictObject({ values: z.array(ParamValue).min(1).max(100_000) });
+export const RangeAxis = z
+  .strictObject({ min: z.number().finite(), max: z.number().finite(), step: z.number().finite().positive() })
+  .refine((r) => r.max >= r.min, { message: "max must be >= min", path: ["max"] });
+export const ParamAxis = z.union([ValuesAxis, RangeAxis]);
+export type ParamAxis = z.infer<typeof ParamAxis>;
+
+export const Mode = z.enum(["min", "max"]);
+export type Mode = z.infer<typeof Mode>;
+
+export const Objective = z.strictObject({ metric: z.string().min(1).max(64), mode: Mode });
+export type Objective = z.infer<typeof Objective>;
+
+export const EarlyStopPolicy = z.strictObject({
+  metric: z.string().min(1).max(64),
+  threshold: z.number().finite(),
+  mode: Mode,
+});
+export type EarlyStopPolicy = z.infer<typeof EarlyStopPolicy>;
+
+export const JobSpec = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  strategy: z.string().min(1).max(64),
+  dataset: z.string().min(1).max(128),
+  params: z
+    .record(paramName, ParamAxis)
+    .refine((p) => Object.keys(p).length >= 1, { message: "at least one parameter" })
+    .refine((p) => Object.keys(p).length <= 16, { message: "at most 16 parameters" }),
+  objective: Objective,
+  topN: z.number().int().min(1).max(100).default(10),
+  concurrencyLimit: z.number().int().min(1).max(256).default(4),
+  earlyStopPolicy: EarlyStopPolicy.optional(),
+  maxRetries: z.number().int().min(0).max(20).default(3),
+});
+/** What a client sends (defaults optional). */
+export type JobSpecInput = z.input<typeof JobSpec>;
+/** The spec after validation, defaults filled in. */
+export type JobSpec = z.output<typeof JobSpec>;
+
+export const TopNEntry = z.object({
+  taskId: z.string(),
+  index: z.number().int(),
+  params: z.record(z.string(), ParamValue),
+  score: z.number(),
+  metrics: z.record(z.string(), z.number()),
+  resultSummaryId: z.string().nullable(),
+});
+export type TopNEntry = z.infer<typeof TopNEntry>;
+
+export const Summary = z.object({
+  total: z.number().int(),
+  finished: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  canceled: z.number().int(),
+  running: z.number().int(),
+  queued: z.number().int(),
+  retries: z.number().int(),
+  topN: z.array(TopNEntry),
+});
+export type Summary = z.infer<typeof Summary>;
+
+export const StopReason = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("early-stop"),
+    metric: z.string(),
+    threshold: z.number(),
+    mode: Mode,
+    value: z.number(),
+    taskId: z.string(),
+    at: z.string(),
+  }),
+  z.object({ kind: z.literal("cancel"), reason: z.string().nullable(), at: z.string() }),
+]);
+export type StopReason = z.infer<typeof StopReason>;
+
+export const Job = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  status: JobStatus,
+  strategy: z.string(),
+  dataset: z.string(),
+  spec: JobSpec,
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  summary: Summary,
+  stopReason: StopReason.nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const JobListItem = Job.omit({ spec: true, summary: true }).extend({
+  summary: Summary.omit({ topN: true }),
+});
+export type JobListItem = z.infer<typeof JobListItem>;
+
+export const Task = z.object({
+  taskId: z.string(),
+  index: z.number().int(),
+  params: z.record(z.string(), ParamValue),
+  status: TaskStatus,
+  attempt: z.number().int(),
+  retries: z.number().int(),
+  score: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()).nullable(),
+  resultSummaryId: z.string().nullable(),
+  errorKind: ErrorKind.nullable(),
+  errorMessage: z.string().nullable(),
+  queueWaitMs: z.number().nullable(),
+  execMs: z.number().nullable(),
+});
+export type Task = z.infer<typeof Task>;
+
+const limit = z.coerce.number().int().min(1).max(500).default(50);
+
+export const ListJobsQuery = z.strictObject({ limit, cursor: z.string().max(200).optional() });
+export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
+export const ListTasksQuery = z.strictObject({
+  status: TaskStatus.optional(),
+  limit,
+  cursor: z.string().regex(/^\d+$/, "a task index").max(12).optional(),
+});
+export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
+export const CancelRequest = z.strictObject({ reason: z.string().max(500).optional() });
+export type CancelRequest = z.infer<typeof CancelRequest>;
+
+export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export type Page<T> = { items: T[]; nextCursor: string | null };
+
+export const JobId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "a job id");
+
+export const taskIdOf = (jobId: string, index: number): string => `${jobId}.${index}`;

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { InternalError } from "../../worker/errors";
+import { MetricsAccumulator, PERFORMANCE_METRICS, PROFIT_FACTOR_NO_LOSS, type PerformanceMetrics } from "../../worker/engine/metrics";
+
+const SQRT252 = Math.sqrt(252);
+
+function metricsOf(returns: number[], positions: number[]): PerformanceMetrics {
+  const acc = new MetricsAccumulator();
+  returns.forEach((r, i) => acc.push(r, positions[i] as number));
+  return acc.finish();
+}
+
+const ZERO: PerformanceMetrics = {
+  totalReturn: 0,
+  cagr: 0,
+  volatility: 0,
+  sharpe: 0,
+  sortino: 0,
+  maxDrawdown: 0,
+  calmar: 0,
+  trades: 0,
+  winRate: 0,
+  profitFactor: 0,
+  exposure: 0,
+};
+
+describe("MetricsAccumulator", () => {
+  it("returns exactly the declared metrics", () => {
+    expect(Object.keys(metricsOf([0.01], [1])).sort()).toEqual([...PERFORMANCE_METRICS].sort());
+  });
+
+  it("is all zeros when no trade is taken", () => {
+    expect(metricsOf([0, 0, 0, 0], [0, 0, 0, 0])).toEqual(ZERO);
+  });
+
+  it("is all zeros but trades and exposure when held through flat prices", () => {
+    // One entry, never closed: the open trade counts as a trade but not for winRate/profitFactor.
+    expect(metricsOf([0, 0, 0], [1, 1, 1])).toEqual({ ...ZERO, trades: 1, exposure: 1 });
+  });
+
+  it("matches hand-computed values on known returns", () => {
+    // r = 0.01, -0.02, 0.03, 0 (n = 4), always long.
+    // mean = 0.02 / 4 = 0.005; deviations 0.005, -0.025, 0.025, -0.005;
+    // squares 0.000025 + 0.000625 + 0.000625 + 0.000025 = 0.0013; sample var = 0.0013 / 3; sd = 0.02081666...
+    // downsideDev = sqrt(0.02^2 / 4) = 0.01.
+    // equity 1.01, 0.9898, 1.019494, 1.019494: totalReturn 0.019494; peak 1.01, trough 0.9898 -> drawdown -0.02.
+    const m = metricsOf([0.01, -0.02, 0.03, 0], [1, 1, 1, 1]);
+    const sd = Math.sqrt(0.0013 / 3);
+    expect(sd).toBeCloseTo(0.02081666, 8);
+    expect(m.totalReturn).toBeCloseTo(0.019494, 14);
+    expect(m.cagr).toBeCloseTo(1.019494 ** 63 - 1, 12);
+    expect(m.volatility).toBeCloseTo(sd * SQRT252, 14);
+    expect(m.sharpe).toBeCloseTo((0.005 / sd) * SQRT252, 12);
+    expect(m.sharpe).toBeCloseTo(3.812933, 6);
+    expect(m.sortino).toBeCloseTo(0.5 * SQRT252, 12);
+    expect(m.maxDrawdown).toBeCloseTo(-0.02, 14);
+    expect(m.calmar).toBeCloseTo((1.019494 ** 63 - 1) / 0.02, 10);
+    expect(m.trades).toBe(1);
+    expect(m.winRate).toBe(0);
+    expect(m.profitFactor).toBe(0);
+    expect(m.exposure).toBe(1);
+  });
+
+  it("scores a single closed winning trade", () => {
+    // Trade over bars 2-3: 1.1 * 0.95 - 1 = 0.045 > 0; no loss, so profitFactor is the cap.
+    const m = metricsOf([0, 0.1, -0.05, 0], [0, 1, 1, 0]);
+    expect(m.trades).toBe(1);
+    expect(m.winRate).toBe(1);
+    expect(m.profitFactor).toBe(PROFIT_FACTOR_NO_LOSS);
+    expect(m.exposure).toBe(0.5);
+    expect(m.totalReturn).toBeCloseTo(0.045, 14);
+    expect(m.maxDrawdown).toBeCloseTo(-0.05, 14);
+  });
+
+  it("splits trades on exits and sign flips, not on size changes", () => {
+    // A: long 2 bars (size 1 then 2): 1.1 * 0.95 - 1 = +0.045
+    // B: long 1 bar: -0.1
+    // C: short 2 bars (r already signed): 1.02 * 1.01 - 1 = +0.0302, closed by the flip to long
+    // D: long, still open at the end: not a closed trade
+    const r = [0.1, -0.05, 0, -0.1, 0, 0.02, 0.01, 0.03];
+    const p = [1, 2, 0, 1, 0, -1, -1, 1];
+    const m = metricsOf(r, p);
+    expect(m.trades).toBe(4);
+    expect(m.winRate).toBeCloseTo(2 / 3, 15);
+    expect(m.profitFactor).toBeCloseTo((0.045 + 0.0302) / 0.1, 12);
+    expect(m.exposure).toBe(6 / 8);
+  });
+
+  it("handles a single bar", () => {
+    const m = metricsOf([-0.01], [1]);
+    expect(m.volatility).toBe(0);
+    expect(m.sharpe).toBe(0);
+    // mean -0.01 / downsideDev 0.01
+    expect(m.sortino).toBeCloseTo(-SQRT252, 12);
+    expect(m.cagr).toBeCloseTo(0.99 ** 252 - 1, 12);
+    expect(m.maxDrawdown).toBeCloseTo(-0.01, 15);
+    expect(m.calmar).toBeCloseTo((0.99 ** 252 - 1) / 0.01, 10);
+  });
+
+  it("keeps cagr finite once equity is wiped out", () => {
+    const m = metricsOf([0.5, -1.2, 0.1], [1, 1, 1]);
+    expect(m.cagr).toBe(-1);
+    expect(Object.values(m).every(Number.isFinite)).toBe(true);
+  });
+
+  it("refuses to finish without bars", () => {
+    expect(() => new MetricsAccumulator().finish()).toThrow(InternalError);
+  });
+});

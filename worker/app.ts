@@ -1,0 +1,47 @@
+import { trpcServer } from "@hono/trpc-server";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { loadConfig } from "./config";
+import { ApiError } from "./errors";
+import { restRoutes } from "./api/rest";
+import { jobContext, type AppEnv } from "./api/context";
+import { createLogger } from "./log";
+import { appRouter } from "./trpc/router";
+import type { TrpcContext } from "./trpc/init";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The Worker's HTTP surface: REST at /api/v1, tRPC at /trpc, typed errors everywhere. */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `the request body is over ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.route("/api/v1", restRoutes);
+  app.use(
+    "/trpc/*",
+    trpcServer({
+      endpoint: "/trpc",
+      router: appRouter,
+      createContext: (_opts, c): TrpcContext & Record<string, unknown> => ({ jobContext: () => jobContext(c as Parameters<typeof jobContext>[0]) }),
+    }),
+  );
+  app.notFound(() => new ApiError("not_found", "no such route").getResponse());
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return err.getResponse();
+    createLogger({ level: loadConfig(c.env).LOG_LEVEL }).error("api.unhandled", {
+      requestId: c.get("requestId"),
+      message: err instanceof Error ? err.message : String(err),
+    });
+    return new ApiError("internal", "internal error").getResponse();
+  });
+  return app;
+}

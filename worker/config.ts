@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { InternalError } from "./errors";
+
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .transform((v) => v === true || v === "true" || v === "1");
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const ApiKeys = z
+  .union([z.string(), z.record(z.string(), z.string())])
+  .transform((v, ctx) => {
+    if (typeof v !== "string") return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "API_KEYS must be a JSON object of api key -> tenant" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(8), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)));
+
+export const ConfigSchema = z.object({
+  API_KEYS: ApiKeys.default({}),
+  ALLOW_SYNTHETIC: bool.default(false),
+  MAX_TASKS_PER_JOB: int(100_000, 1),
+  /** Exponential backoff of retried tasks: base * 2^(retry-1), capped, with full jitter. */
+  RETRY_BASE_MS: int(1_000),
+  RETRY_CAP_MS: int(60_000),
+  /** Lease of a dispatched chunk until the consumer first checks in (covers the queue wait). */
+  DISPATCH_LEASE_MS: int(120_000, 1),
+  /** Lease renewed at each check-in: a consumer silent this long is taken for dead. */
+  RUN_LEASE_MS: int(30_000, 1),
+  /** Work a chunk should carry; the DO sizes chunks from observed execution times. */
+  TARGET_CHUNK_MS: int(1_000, 1),
+  MAX_CHUNK_TASKS: int(256, 1),
+  /** How often the consumer reports progress and asks whether to go on. */
+  CHECKIN_MS: int(100, 1),
+  /** Debounce of the D1 projection while a job runs. */
+  D1_FLUSH_MS: int(500),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "off"]).default("info"),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+/** Reads and validates configuration from the Worker's env; throws a clear error on a bad value. */
+export function loadConfig(env: object): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new InternalError(`invalid configuration: ${detail}`);
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

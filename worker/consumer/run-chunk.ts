@@ -1,0 +1,105 @@
+import type { ChunkReport, ReportAck, TaskChunkMessage, TaskOutcome } from "../../schema";
+import { taskErrorOf, UpstreamError, type TaskError } from "../errors";
+import type { Bars, SeriesCache, Strategy } from "../engine/types";
+import { runBacktest } from "../engine/run-backtest";
+
+export interface ResultSummary {
+  id: string;
+  jobId: string;
+  tenant: string;
+  index: number;
+  attempt: number;
+  strategy: string;
+  dataset: string;
+  params: TaskChunkMessage["tasks"][number]["params"];
+  metrics: Record<string, number>;
+  execMs: number;
+  createdAt: string;
+}
+
+export interface ChunkDeps {
+  strategy: Strategy;
+  /** Loads the chunk's bars (cached per isolate); throws an UpstreamError when the source fails. */
+  loadBars: () => Bars | Promise<Bars>;
+  cache: SeriesCache;
+  report: (report: ChunkReport) => Promise<ReportAck>;
+  saveSummary: (summary: ResultSummary) => Promise<void>;
+  checkinMs: number;
+  now?: () => number;
+}
+
+export const resultSummaryIdOf = (jobId: string, index: number, attempt: number): string => `${jobId}.${index}.a${attempt}`;
+
+/**
+ * Runs one chunk's backtests one after another. Every `checkinMs` of work it reports what finished
+ * and learns whether to go on, so a cancel or early stop halts it within about that long.
+ */
+export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promise<{ ran: number; stopped: boolean }> {
+  const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
+  const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false });
+  if (!first.continue) return { ran: 0, stopped: true };
+
+  let bars: Bars | null = null;
+  let loadError: TaskError | null = null;
+  if (deps.strategy.needsBars) {
+    try {
+      bars = await deps.loadBars();
+    } catch (err) {
+      loadError = err instanceof UpstreamError ? err : taskErrorOf(err);
+    }
+  }
+
+  let pending: { outcome: TaskOutcome; save: Promise<void> | null }[] = [];
+  const flush = async (done: boolean): Promise<ReportAck> => {
+    const settled = await Promise.allSettled(pending.map((p) => p.save));
+    const outcomes = pending.map(({ outcome }, i): TaskOutcome => {
+      const saved = settled[i]!;
+      if (saved.status === "fulfilled" || !outcome.ok) return outcome;
+      return { ...outcome, ok: false, errorKind: "UpstreamError", errorMessage: `storing the result summary failed: ${String(saved.reason)}` };
+    });
+    pending = [];
+    return deps.report({ chunkId: chunk.chunkId, outcomes, done });
+  };
+
+  let ran = 0;
+  let lastCheckin = now();
+  for (const task of chunk.tasks) {
+    const started = now();
+    const queueWaitMs = Math.max(0, Date.now() - chunk.enqueuedAt);
+    try {
+      if (loadError) throw loadError;
+      const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache });
+      const execMs = now() - started;
+      const id = resultSummaryIdOf(chunk.jobId, task.index, task.attempt);
+      const save = deps.saveSummary({
+        id,
+        jobId: chunk.jobId,
+        tenant: chunk.tenant,
+        index: task.index,
+        attempt: task.attempt,
+        strategy: chunk.strategy,
+        dataset: chunk.dataset,
+        params: task.params,
+        metrics: result.metrics,
+        execMs,
+        createdAt: new Date().toISOString(),
+      });
+      pending.push({ outcome: { ok: true, index: task.index, attempt: task.attempt, metrics: result.metrics, resultSummaryId: id, queueWaitMs, execMs }, save });
+    } catch (err) {
+      const error = taskErrorOf(err);
+      const execMs = now() - started;
+      pending.push({
+        outcome: { ok: false, index: task.index, attempt: task.attempt, errorKind: error.kind, errorMessage: error.message, queueWaitMs, execMs },
+        save: null,
+      });
+    }
+    ran++;
+    if (now() - lastCheckin >= deps.checkinMs && ran < chunk.tasks.length) {
+      const ack = await flush(false);
+      lastCheckin = now();
+      if (!ack.continue) return { ran, stopped: true };
+    }
+  }
+  await flush(true);
+  return { ran, stopped: false };
+}

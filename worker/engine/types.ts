@@ -1,0 +1,54 @@
+import type { z } from "zod";
+import type { ParamAxis, ParamSet, ParamValue } from "../../schema";
+
+/** A price history in columnar typed arrays, oldest bar first. */
+export interface Bars {
+  readonly length: number;
+  /** Bar time, epoch milliseconds (UTC midnight for daily data). */
+  readonly time: Float64Array;
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+}
+
+/**
+ * Memoises derived series (an indicator for a window) across the tasks that run on the same
+ * bars, so a grid computes each window once, not once per parameter set.
+ */
+export interface SeriesCache {
+  get(key: string, compute: () => Float64Array): Float64Array;
+}
+
+export interface RunContext {
+  bars: Bars;
+  params: ParamSet;
+  /** 1 for the first attempt of a task, 2 for its first retry... */
+  attempt: number;
+  cache: SeriesCache;
+}
+
+export interface BacktestResult {
+  metrics: Record<string, number>;
+}
+
+export interface StrategyParam {
+  schema: z.ZodType<ParamValue>;
+  description: string;
+  /** A sensible default axis for forms and the CLI. */
+  default: ParamAxis;
+}
+
+export interface Strategy {
+  id: string;
+  description: string;
+  params: Record<string, StrategyParam>;
+  /** Whether params not listed above are accepted (the synthetic strategy takes any). */
+  openParams: boolean;
+  /** Whether the strategy reads the dataset; if not, the consumer skips loading it. */
+  needsBars: boolean;
+  metrics: readonly string[];
+  /** Throws ParamInvalid for a combination it cannot run; UpstreamError/InternalError otherwise. */
+  run(ctx: RunContext): BacktestResult | Promise<BacktestResult>;
+}

@@ -1,0 +1,12 @@
+import { createApp } from "./app";
+import { handleTaskBatch } from "./consumer/queue-handler";
+import type { Env } from "./env";
+
+export { OptimizationJob } from "../durable-objects/optimization-job";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => handleTaskBatch(batch, env),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,101 @@
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { optimizationJobs } from "../../schema/tables";
+import type { Job, JobListItem, JobStatus, ListJobsQuery, ListTasksQuery, Page, StopReason, Task } from "../../schema";
+import type { Config } from "../config";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+import { jobStub } from "../job-ref";
+import type { Logger } from "../log";
+import { checkFeasible, parseSpec } from "./validate-spec";
+
+/** Who is asking: every operation is scoped to one tenant. */
+export interface JobContext {
+  env: Env;
+  config: Config;
+  tenant: string;
+  log: Logger;
+}
+
+const notFound = (id: string) => new ApiError("not_found", `no optimization ${id}`);
+
+/** Validates, then hands the job to its Durable Object; answers once the DO and D1 hold it. */
+export async function submitJob(ctx: JobContext, input: unknown): Promise<Job> {
+  const spec = parseSpec(input);
+  checkFeasible(spec, ctx.config);
+  const jobId = crypto.randomUUID();
+  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, createdAt: new Date().toISOString() });
+  ctx.log.info("api.job_submitted", { jobId, total: job.summary.total });
+  return job;
+}
+
+export async function getJob(ctx: JobContext, id: string): Promise<Job> {
+  const job = await jobStub(ctx.env, ctx.tenant, id).status();
+  if (!job) throw notFound(id);
+  return job;
+}
+
+/** Cancel answers with the job as it now stands; a second cancel is harmless, a job ended otherwise is a 409. */
+export async function cancelJob(ctx: JobContext, id: string, reason?: string): Promise<Job> {
+  const result = await jobStub(ctx.env, ctx.tenant, id).cancel(reason);
+  if (result.outcome === "not-found") throw notFound(id);
+  if (result.outcome === "conflict") throw new ApiError("conflict", `optimization ${id} already ended as ${result.job.status}`);
+  ctx.log.info("api.job_canceled", { jobId: id, outcome: result.outcome });
+  return result.job;
+}
+
+export async function listTasks(ctx: JobContext, id: string, query: ListTasksQuery): Promise<Page<Task>> {
+  const page = await jobStub(ctx.env, ctx.tenant, id).listTasks(query);
+  if (!page) throw notFound(id);
+  return page;
+}
+
+const encodeCursor = (createdAt: string, id: string) => btoa(JSON.stringify([createdAt, id])).replaceAll("=", "");
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(atob(cursor)) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "string")) return value as [string, string];
+  } catch {
+    // fall through to the typed error
+  }
+  throw new ApiError("validation_failed", "invalid cursor", [{ path: "cursor", message: "not a cursor this API returned" }]);
+}
+
+/** The tenant's jobs from the D1 projection, newest first, keyset-paginated. */
+export async function listJobs(ctx: JobContext, query: ListJobsQuery): Promise<Page<JobListItem>> {
+  const db = drizzle(ctx.env.DB);
+  const t = optimizationJobs;
+  const after = query.cursor ? decodeCursor(query.cursor) : null;
+  const rows = await db
+    .select()
+    .from(t)
+    .where(and(eq(t.tenant, ctx.tenant), after ? or(lt(t.createdAt, after[0]), and(eq(t.createdAt, after[0]), lt(t.id, after[1]))) : undefined))
+    .orderBy(desc(t.createdAt), desc(t.id))
+    .limit(query.limit + 1);
+  const items = rows.slice(0, query.limit).map(
+    (r): JobListItem => ({
+      id: r.id,
+      name: r.name,
+      status: r.status as JobStatus,
+      strategy: r.strategy,
+      dataset: r.dataset,
+      createdAt: r.createdAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      stopReason: r.stopReason ? (JSON.parse(r.stopReason) as StopReason) : null,
+      summary: {
+        total: r.total,
+        finished: r.succeeded + r.failed,
+        succeeded: r.succeeded,
+        failed: r.failed,
+        canceled: r.canceled,
+        running: r.running,
+        queued: r.queued,
+        retries: r.retries,
+      },
+    }),
+  );
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+

@@ -1,0 +1,50 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError } from "zod";
+import type { ApiErrorBody } from "../../schema";
+import { ApiError } from "../errors";
+import type { JobContext } from "../jobs/service";
+import { zodIssues } from "../jobs/validate-spec";
+
+/** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */
+export interface TrpcContext {
+  jobContext: () => JobContext;
+}
+
+const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
+  bad_request: "BAD_REQUEST",
+  validation_failed: "BAD_REQUEST",
+  unprocessable: "UNPROCESSABLE_CONTENT",
+  unauthorized: "UNAUTHORIZED",
+  not_found: "NOT_FOUND",
+  conflict: "CONFLICT",
+  payload_too_large: "PAYLOAD_TOO_LARGE",
+  internal: "INTERNAL_SERVER_ERROR",
+};
+
+const asTrpcError = (err: ApiError) => new TRPCError({ code: TRPC_CODE[err.code], message: err.message, cause: err });
+
+/** The same machine-readable error as REST, under `data.apiError`. */
+function apiErrorOf(error: TRPCError): ApiErrorBody["error"] {
+  if (error.cause instanceof ApiError) return error.cause.toBody().error;
+  if (error.cause instanceof ZodError) return { code: "validation_failed", message: "invalid input", details: zodIssues(error.cause) };
+  return { code: error.code === "INTERNAL_SERVER_ERROR" ? "internal" : "bad_request", message: error.message };
+}
+
+const t = initTRPC.context<TrpcContext>().create({
+  errorFormatter: ({ shape, error }) => ({ ...shape, data: { ...shape.data, apiError: apiErrorOf(error) } }),
+});
+
+/** Every procedure runs tenant-scoped; service ApiErrors become TRPCErrors with the matching code. */
+export const tenantProcedure = t.procedure.use(async ({ ctx, next }) => {
+  let job: JobContext;
+  try {
+    job = ctx.jobContext();
+  } catch (err) {
+    throw err instanceof ApiError ? asTrpcError(err) : err;
+  }
+  const result = await next({ ctx: { job } });
+  if (!result.ok && result.error.cause instanceof ApiError) throw asTrpcError(result.error.cause);
+  return result;
+});
+
+export const router = t.router;
