@@ -162,7 +162,6 @@ export class OptimizationJob extends DurableObject<Env> {
     const chunk = this.store.getChunk(report.chunkId);
     let accepted = 0;
     for (const outcome of report.outcomes) {
-      if (isTerminal(job.status)) break;
       const task = this.store.getTask(outcome.index);
       if (!task || task.status !== "running" || task.attempt !== outcome.attempt || task.chunkId !== report.chunkId) continue;
       accepted++;

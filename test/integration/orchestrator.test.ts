@@ -1,0 +1,232 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { OptimizationJob } from "../../durable-objects/optimization-job";
+import { JobSpec, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
+import { loadConfig } from "../../worker/config";
+
+const config = loadConfig(env);
+let jobSeq = 0;
+
+/**
+ * Drives one job's Durable Object directly, with the Queue replaced by a recorder and a fake clock
+ * (ten days ahead, so real alarms never fire on their own: the test fires them).
+ */
+async function harness(spec: JobSpecInput) {
+  const jobId = `orch-${++jobSeq}`;
+  const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
+  const sent: TaskChunkMessage[] = [];
+  const clock = { now: Date.now() + 10 * 86_400_000 };
+  const install = () =>
+    runInDurableObject(stub, (instance: OptimizationJob) => {
+      instance.now = () => clock.now;
+      instance.random = () => 0.5;
+      instance.sendChunks = async (messages) => void sent.push(...messages);
+    });
+  await install();
+  const job = await stub.start({ jobId, tenant: "tenant-a", spec: JobSpec.parse(spec), createdAt: new Date().toISOString() });
+  const ok = (t: { index: number; attempt: number }, metrics: Record<string, number>): TaskOutcome => ({
+    ok: true,
+    index: t.index,
+    attempt: t.attempt,
+    metrics,
+    resultSummaryId: `r-${t.index}-${t.attempt}`,
+    queueWaitMs: 1,
+    execMs: 2,
+  });
+  const fail = (t: { index: number; attempt: number }, errorKind: TaskOutcome extends infer O ? (O extends { ok: false } ? O["errorKind"] : never) : never): TaskOutcome => ({
+    ok: false,
+    index: t.index,
+    attempt: t.attempt,
+    errorKind,
+    errorMessage: `${errorKind} on purpose`,
+    queueWaitMs: 1,
+    execMs: 2,
+  });
+  const retryAtOf = (index: number) =>
+    runInDurableObject(stub, (_i: OptimizationJob, state) => state.storage.sql.exec("SELECT retry_at FROM tasks WHERE idx = ?", index).one().retry_at as number);
+  return { jobId, stub, sent, clock, install, job, ok, fail, retryAtOf };
+}
+
+const grid = (n: number, extra: Partial<JobSpecInput> = {}): JobSpecInput => ({
+  strategy: "synthetic",
+  dataset: "sp500",
+  params: { a: { min: 1, max: n, step: 1 } },
+  objective: { metric: "score", mode: "max" },
+  concurrencyLimit: 1,
+  ...extra,
+});
+
+describe("the job Durable Object", () => {
+  it("bounds chunks in flight by the concurrency limit and dispatches more as chunks end", async () => {
+    const h = await harness(grid(20, { concurrencyLimit: 2 }));
+    expect(h.job.status).toBe("running");
+    expect(h.sent.map((m) => m.chunkId)).toEqual(["c1", "c2"]);
+    expect(h.sent.every((m) => m.tasks.length === 1 && m.tasks[0]!.attempt === 1)).toBe(true);
+    const [first] = h.sent.splice(0);
+    await h.stub.report({ chunkId: first!.chunkId, outcomes: [h.ok(first!.tasks[0]!, { score: 1 })], done: true });
+    // One slot freed: exactly one more chunk, sized from the observed time (2 ms a task).
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]!.tasks.length).toBeGreaterThan(1);
+    const status = await h.stub.status();
+    expect(status!.summary).toMatchObject({ succeeded: 1, running: 1 + h.sent[0]!.tasks.length });
+  });
+
+  it("counts a result once: duplicates and stale attempts change nothing", async () => {
+    const h = await harness(grid(2));
+    const [m] = h.sent.splice(0);
+    const task = m!.tasks[0]!;
+    const first = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
+    expect(first).toEqual({ continue: true, accepted: 1 });
+    const again = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
+    expect(again.accepted).toBe(0);
+    const stale = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok({ index: task.index, attempt: 7 }, { score: 99 })], done: true });
+    expect(stale.accepted).toBe(0);
+    const status = await h.stub.status();
+    expect(status!.summary.succeeded).toBe(1);
+    expect(status!.summary.topN.map((e) => e.score)).toEqual([1]);
+  });
+
+  it("retries UpstreamError with growing backoff, then succeeds", async () => {
+    const h = await harness(grid(1, { maxRetries: 3 }));
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const [m] = h.sent.splice(0);
+      expect(m!.tasks[0]!.attempt).toBe(attempt);
+      if (attempt === 3) {
+        await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(m!.tasks[0]!, { score: 5 })], done: true });
+        break;
+      }
+      await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "UpstreamError")], done: true });
+      expect(h.sent).toHaveLength(0);
+      delays.push((await h.retryAtOf(0)) - h.clock.now);
+      // Not due yet: the alarm dispatches nothing.
+      await runDurableObjectAlarm(h.stub);
+      expect(h.sent).toHaveLength(0);
+      h.clock.now += config.RETRY_CAP_MS;
+      expect(await runDurableObjectAlarm(h.stub)).toBe(true);
+    }
+    // random() = 0.5: 3/4 of base * 2^(n-1).
+    expect(delays).toEqual([0.75 * config.RETRY_BASE_MS, 1.5 * config.RETRY_BASE_MS]);
+    const status = await h.stub.status();
+    expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 1, retries: 2 } });
+    const tasks = await h.stub.listTasks({ limit: 10 });
+    expect(tasks!.items[0]).toMatchObject({ status: "succeeded", attempt: 3, retries: 2, errorKind: null });
+  });
+
+  it("fails a task when retries run out, and the job when nothing succeeded", async () => {
+    const h = await harness(grid(1, { maxRetries: 1 }));
+    for (let i = 0; i < 2; i++) {
+      const [m] = h.sent.splice(0);
+      await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "InternalError")], done: true });
+      h.clock.now += config.RETRY_CAP_MS;
+      await runDurableObjectAlarm(h.stub);
+    }
+    const status = await h.stub.status();
+    expect(status).toMatchObject({ status: "failed", summary: { failed: 1, finished: 1, retries: 1 } });
+    const tasks = await h.stub.listTasks({ limit: 10 });
+    expect(tasks!.items[0]).toMatchObject({ status: "failed", retries: 1, errorKind: "InternalError" });
+  });
+
+  it("never retries ParamInvalid", async () => {
+    const h = await harness(grid(2, { maxRetries: 5 }));
+    const [m] = h.sent.splice(0);
+    await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "ParamInvalid")], done: true });
+    const tasks = await h.stub.listTasks({ limit: 10, status: "failed" });
+    expect(tasks!.items).toMatchObject([{ index: 0, status: "failed", retries: 0, errorKind: "ParamInvalid" }]);
+    expect((await h.stub.status())!.summary.retries).toBe(0);
+  });
+
+  it("redispatches the tasks of a consumer that died mid-chunk once the lease runs out", async () => {
+    const h = await harness(grid(3));
+    const [m1] = h.sent.splice(0);
+    await h.stub.report({ chunkId: m1!.chunkId, outcomes: [h.ok(m1!.tasks[0]!, { score: 1 })], done: true });
+    const [m2] = h.sent.splice(0);
+    expect(m2!.tasks.map((t) => t.index)).toEqual([1, 2]);
+    // The consumer checks in with one result, then dies.
+    await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 2 })], done: false });
+    h.clock.now += config.RUN_LEASE_MS - 1;
+    await runDurableObjectAlarm(h.stub);
+    expect(h.sent).toHaveLength(0);
+    h.clock.now += 2;
+    await runDurableObjectAlarm(h.stub);
+    h.clock.now += config.RETRY_CAP_MS;
+    await runDurableObjectAlarm(h.stub);
+    const [m3] = h.sent.splice(0);
+    expect(m3!.tasks).toEqual([{ index: 2, attempt: 2, params: { a: 3 } }]);
+    // The dead consumer's late report for the expired lease is ignored.
+    const late = await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[1]!, { score: 100 })], done: true });
+    expect(late).toEqual({ continue: false, accepted: 0 });
+    await h.stub.report({ chunkId: m3!.chunkId, outcomes: [h.ok(m3!.tasks[0]!, { score: 3 })], done: true });
+    const status = await h.stub.status();
+    expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 3, retries: 1 } });
+    expect(status!.summary.topN.map((e) => e.score)).toEqual([3, 2, 1]);
+  });
+
+  it("survives a restart mid-job: state comes back from SQLite", async () => {
+    const h = await harness(grid(3, { concurrencyLimit: 3 }));
+    const chunks = h.sent.splice(0);
+    expect(chunks).toHaveLength(3);
+    await h.stub.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 10 })], done: true });
+    await evictDurableObject(h.stub);
+    await h.install();
+    for (const c of chunks.slice(1)) await h.stub.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 20 })], done: true });
+    const status = await h.stub.status();
+    expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 3, total: 3 } });
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it("early-stops at the first result past the threshold and freezes the summary", async () => {
+    const h = await harness(grid(10, { concurrencyLimit: 2, earlyStopPolicy: { metric: "score", threshold: 4, mode: "max" } }));
+    const [c1, c2] = h.sent.splice(0);
+    await h.stub.report({ chunkId: c1!.chunkId, outcomes: [h.ok(c1!.tasks[0]!, { score: 1 })], done: true });
+    const [c3] = h.sent.splice(0);
+    const outcomes = c3!.tasks.map((t) => h.ok(t, { score: t.params.a as number }));
+    const ack = await h.stub.report({ chunkId: c3!.chunkId, outcomes, done: true });
+    expect(ack.continue).toBe(false);
+    const status = (await h.stub.status())!;
+    expect(status.status).toBe("early-stopped");
+    expect(status.stopReason).toMatchObject({ kind: "early-stop", metric: "score", threshold: 4, mode: "max", value: 4, taskId: `${h.jobId}.3` });
+    // Tasks after the trigger in the same report, and the other chunk's task, are canceled.
+    expect(status.summary).toMatchObject({ total: 10, succeeded: 3, canceled: 7, running: 0, queued: 0, finished: 3 });
+    const late = await h.stub.report({ chunkId: c2!.chunkId, outcomes: [h.ok(c2!.tasks[0]!, { score: 99 })], done: true });
+    expect(late).toEqual({ continue: false, accepted: 0 });
+    expect(await h.stub.status()).toEqual(status);
+    expect((await h.stub.cancel()).outcome).toBe("conflict");
+  });
+
+  it("cancels at once, idempotently, and ignores reports afterwards", async () => {
+    const h = await harness(grid(5, { concurrencyLimit: 2 }));
+    const chunks = h.sent.splice(0);
+    const first = await h.stub.cancel("enough");
+    expect(first.outcome).toBe("canceled");
+    const job = first.outcome === "canceled" ? first.job : null;
+    expect(job).toMatchObject({ status: "canceled", stopReason: { kind: "cancel", reason: "enough" }, summary: { canceled: 5, running: 0, queued: 0 } });
+    expect((await h.stub.cancel("again")).outcome).toBe("already-canceled");
+    const late = await h.stub.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
+    expect(late).toEqual({ continue: false, accepted: 0 });
+    expect(await h.stub.status()).toEqual(job);
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it("puts a chunk back when the Queue refuses it, without charging a retry", async () => {
+    const jobId = `orch-${++jobSeq}`;
+    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
+    let failSends = true;
+    const sent: TaskChunkMessage[] = [];
+    const clock = { now: Date.now() + 10 * 86_400_000 };
+    await runInDurableObject(stub, (instance: OptimizationJob) => {
+      instance.now = () => clock.now;
+      instance.sendChunks = async (messages) => {
+        if (failSends) throw new Error("queue unavailable");
+        sent.push(...messages);
+      };
+    });
+    await stub.start({ jobId, tenant: "tenant-a", spec: JobSpec.parse(grid(1)), createdAt: new Date().toISOString() });
+    expect((await stub.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
+    failSends = false;
+    clock.now += config.RETRY_BASE_MS;
+    await runDurableObjectAlarm(stub);
+    expect(sent.map((m) => m.tasks)).toEqual([[{ index: 0, attempt: 1, params: { a: 1 } }]]);
+  });
+});
