@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OptimizationJob } from "../../durable-objects/optimization-job";
-import { JobSpec, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
+import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
 import { loadConfig } from "../../worker/config";
 
 const config = loadConfig(env);
@@ -34,7 +34,7 @@ async function harness(spec: JobSpecInput) {
     queueWaitMs: 1,
     execMs: 2,
   });
-  const fail = (t: { index: number; attempt: number }, errorKind: TaskOutcome extends infer O ? (O extends { ok: false } ? O["errorKind"] : never) : never): TaskOutcome => ({
+  const fail = (t: { index: number; attempt: number }, errorKind: ErrorKind): TaskOutcome => ({
     ok: false,
     index: t.index,
     attempt: t.attempt,
