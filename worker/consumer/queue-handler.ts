@@ -1,4 +1,4 @@
-import { TaskChunkMessage } from "../../schema";
+import { TaskChunkMessage, type ResultSummary } from "../../schema";
 import { loadConfig } from "../config";
 import { loadBars } from "../engine/datasets";
 import { createSeriesCache } from "../engine/series-cache";
@@ -7,7 +7,7 @@ import type { SeriesCache } from "../engine/types";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
 import { createLogger } from "../log";
-import { runChunk, type ResultSummary } from "./run-chunk";
+import { runChunk } from "./run-chunk";
 
 /** Indicator series survive across chunks in this isolate: one cache per dataset. */
 const seriesCaches = new Map<string, SeriesCache>();

@@ -1,21 +1,7 @@
-import type { ChunkReport, ReportAck, TaskChunkMessage, TaskOutcome } from "../../schema";
-import { taskErrorOf, UpstreamError, type TaskError } from "../errors";
+import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage, TaskOutcome } from "../../schema";
+import { taskErrorOf, type TaskError } from "../errors";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
-
-export interface ResultSummary {
-  id: string;
-  jobId: string;
-  tenant: string;
-  index: number;
-  attempt: number;
-  strategy: string;
-  dataset: string;
-  params: TaskChunkMessage["tasks"][number]["params"];
-  metrics: Record<string, number>;
-  execMs: number;
-  createdAt: string;
-}
 
 export interface ChunkDeps {
   strategy: Strategy;
@@ -45,7 +31,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
     try {
       bars = await deps.loadBars();
     } catch (err) {
-      loadError = err instanceof UpstreamError ? err : taskErrorOf(err);
+      loadError = taskErrorOf(err);
     }
   }
 
