@@ -103,13 +103,17 @@ const toTask = (r: SqlRow): TaskRow => ({
  * them in `transactionSync`; cursors are read fully before returning.
  */
 export class JobStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(DDL);
-    const version = sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
-    if (!version) sql.exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Creates the tables on a job's first start only, so looking up an unknown id writes nothing. */
+  createSchema(): void {
+    this.sql.exec(DDL);
+    this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", String(SCHEMA_VERSION));
   }
 
   loadJob(): JobRow | null {
+    const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
+    if (!exists) return null;
     const row = this.sql.exec("SELECT data FROM job LIMIT 1").toArray()[0];
     return row ? (JSON.parse(row.data as string) as JobRow) : null;
   }

@@ -97,6 +97,7 @@ export class OptimizationJob extends DurableObject<Env> {
         changeSeq: 1,
         jobDirty: 1,
       };
+      this.store.createSchema();
       this.store.saveJob(job);
       this.job = job;
       this.grid = grid;

@@ -230,3 +230,14 @@ describe("the job Durable Object", () => {
     expect(sent.map((m) => m.tasks)).toEqual([[{ index: 0, attempt: 1, params: { a: 1 } }]]);
   });
 });
+
+describe("looking up a job id that does not exist", () => {
+  it("answers null and stores nothing in the object", async () => {
+    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName("tenant-a:never-created"));
+    expect(await stub.status()).toBeNull();
+    expect(await stub.listTasks({ limit: 5 })).toBeNull();
+    expect(await stub.cancel()).toEqual({ outcome: "not-found" });
+    const tables = await runInDurableObject(stub, (_i: OptimizationJob, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray());
+    expect(tables).toEqual([]);
+  });
+});

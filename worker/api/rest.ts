@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { CancelRequest, JobId, ListJobsQuery, ListTasksQuery } from "../../schema";
 import { ApiError } from "../errors";
 import { cancelJob, getJob, listJobs, listTasks, submitJob } from "../jobs/service";
@@ -22,7 +22,8 @@ async function jsonBody(req: Request, optional = false): Promise<unknown> {
   }
 }
 
-const jobIdParam = (id: string) => parse(JobId, id);
+const JobIdParam = z.object({ id: JobId });
+const jobIdParam = (id: string) => parse(JobIdParam, { id }).id;
 
 /** REST under /api/v1: the same operations as tRPC, on the same service and schemas. */
 export const restRoutes = new Hono<AppEnv>()

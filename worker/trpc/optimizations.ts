@@ -10,8 +10,6 @@ export const optimizationsRouter = router({
   submit: tenantProcedure.input(JobSpec).mutation(({ ctx, input }) => submitJob(ctx.job, input)),
   status: tenantProcedure.input(byId).query(({ ctx, input }) => getJob(ctx.job, input.id)),
   cancel: tenantProcedure.input(byId.extend(CancelRequest.shape)).mutation(({ ctx, input }) => cancelJob(ctx.job, input.id, input.reason)),
-  list: tenantProcedure.input(ListJobsQuery.partial().default({})).query(({ ctx, input }) => listJobs(ctx.job, ListJobsQuery.parse(input))),
-  tasks: tenantProcedure
-    .input(byId.extend(ListTasksQuery.partial().shape))
-    .query(({ ctx, input: { id, ...query } }) => listTasks(ctx.job, id, ListTasksQuery.parse(query))),
+  list: tenantProcedure.input(ListJobsQuery.default({ limit: 50 })).query(({ ctx, input }) => listJobs(ctx.job, input)),
+  tasks: tenantProcedure.input(byId.extend(ListTasksQuery.shape)).query(({ ctx, input: { id, ...query } }) => listTasks(ctx.job, id, query)),
 });
