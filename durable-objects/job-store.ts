@@ -7,8 +7,13 @@ export interface JobRow {
   spec: JobSpec;
   total: number;
   status: JobStatus;
-  /** Grid indexes below this have a task row; those at or above it were never dispatched. */
+  /**
+   * Grid indexes below this have a task row; those at or above it were never dispatched and have
+   * none: they are queued while the job runs and canceled once it ended.
+   */
   nextIndex: number;
+  /** Never-dispatched tasks from this index on still need their canceled row in D1. */
+  d1CanceledFrom: number;
   succeeded: number;
   failed: number;
   canceled: number;

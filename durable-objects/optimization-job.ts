@@ -82,6 +82,7 @@ export class OptimizationJob extends DurableObject<Env> {
         total: grid.size,
         status: "queued",
         nextIndex: 0,
+        d1CanceledFrom: grid.size,
         succeeded: 0,
         failed: 0,
         canceled: 0,
@@ -125,15 +126,16 @@ export class OptimizationJob extends DurableObject<Env> {
     return { outcome: "canceled", job: this.view() };
   }
 
-  /** Tasks in grid order; those never dispatched are listed from the grid as queued (or canceled after a stop). */
+  /** Tasks in grid order; those never dispatched are listed from the grid. */
   async listTasks(query: ListTasksQuery): Promise<Page<Task> | null> {
     const job = this.job;
     if (!job) return null;
     const after = query.cursor === undefined ? -1 : Number(query.cursor);
     const items = this.store.listTasks(after, query.limit, query.status).map((t) => this.taskView(t));
-    if (items.length < query.limit && (query.status === undefined || query.status === "queued")) {
+    const undispatched = this.undispatchedStatus();
+    if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
       for (let idx = Math.max(after + 1, job.nextIndex); idx < job.total && items.length < query.limit; idx++) {
-        items.push(this.taskView(this.freshTask(idx, "queued")));
+        items.push(this.taskView(this.freshTask(idx, undispatched)));
       }
     }
     const last = items.at(-1);
@@ -250,7 +252,11 @@ export class OptimizationJob extends DurableObject<Env> {
     this.touch(task);
   }
 
-  /** Ends the job now: nothing more is dispatched, every unfinished task is canceled, the summary freezes. */
+  /**
+   * Ends the job now: nothing more is dispatched, every unfinished task is canceled, the summary
+   * freezes. Never-dispatched tasks have no row to change, so a stop costs the open tasks only; D1
+   * gets their canceled rows in the following flushes.
+   */
   private stop(status: "early-stopped" | "canceled", stopReason: StopReason): void {
     const job = this.job!;
     for (const task of this.store.openTasks()) {
@@ -259,9 +265,8 @@ export class OptimizationJob extends DurableObject<Env> {
       task.retryAt = null;
       this.touch(task);
     }
-    for (let idx = job.nextIndex; idx < job.total; idx++) this.touch(this.freshTask(idx, "canceled"));
     this.store.deleteAllChunks();
-    job.nextIndex = job.total;
+    job.d1CanceledFrom = job.nextIndex;
     job.running = 0;
     job.canceled = job.total - job.succeeded - job.failed;
     this.finish(status, stopReason);
@@ -399,11 +404,16 @@ export class OptimizationJob extends DurableObject<Env> {
   }
 
   private async flushPasses(): Promise<void> {
+    const capacity = TASK_ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH;
     for (let pass = 0; pass < MAX_FLUSH_PASSES; pass++) {
       const job = this.job!;
-      const tasks = this.store.dirtyTasks(TASK_ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH);
+      const dirty = this.store.dirtyTasks(capacity);
+      const canceledTo = Math.min(job.total, job.d1CanceledFrom + capacity - dirty.length);
+      const canceled: TaskRow[] = [];
+      for (let idx = job.d1CanceledFrom; idx < canceledTo; idx++) canceled.push(this.freshTask(idx, "canceled"));
+      const tasks = [...dirty, ...canceled];
       if (tasks.length === 0 && job.jobDirty === 0) return;
-      const upToSeq = Math.max(job.jobDirty, ...tasks.map((t) => t.dirty));
+      const upToSeq = Math.max(job.jobDirty, ...dirty.map((t) => t.dirty));
       const statements = [jobUpsert(this.env.DB, job, new Date(this.now()).toISOString()), ...taskUpserts(this.env.DB, job, tasks, (idx) => this.grid!.paramsAt(idx))];
       try {
         await this.env.DB.batch(statements);
@@ -415,6 +425,7 @@ export class OptimizationJob extends DurableObject<Env> {
       this.mutate(() => {
         this.store.markClean(upToSeq);
         if (job.jobDirty <= upToSeq) job.jobDirty = 0;
+        job.d1CanceledFrom = Math.max(job.d1CanceledFrom, canceledTo);
       }, false);
     }
   }
@@ -430,7 +441,7 @@ export class OptimizationJob extends DurableObject<Env> {
       const retry = this.store.nextRetryAt();
       if (retry !== null && this.store.chunksInFlight() < job.spec.concurrencyLimit) times.push(retry);
     }
-    if (job.jobDirty > 0 || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
+    if (job.jobDirty > 0 || job.d1CanceledFrom < job.total || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
     const current = await this.ctx.storage.getAlarm();
     if (times.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -483,6 +494,11 @@ export class OptimizationJob extends DurableObject<Env> {
       dirty: 0,
       updatedAt: new Date(this.now()).toISOString(),
     };
+  }
+
+  /** Never-dispatched tasks wait in the grid while the job runs; its end cancels them. */
+  private undispatchedStatus(): "queued" | "canceled" {
+    return isTerminal(this.job!.status) ? "canceled" : "queued";
   }
 
   private queuedCount(): number {

@@ -88,6 +88,16 @@ describe("through the real Queue consumer", () => {
     await expectD1MatchesSummary(res.body);
   });
 
+  it("cancels a large job at once and still gives D1 a canceled row for every task never dispatched", async () => {
+    const job = await submit(synthetic({ a: range(1, 120), b: range(1, 100), sleepMs: { values: [20] } }));
+    const res = await api<Job>("POST", `/api/v1/optimizations/${job.id}/cancel`);
+    expect(res.status).toBe(202);
+    expect(res.body.summary.total).toBe(12_000);
+    await expectD1MatchesSummary(res.body);
+    const row = await env.DB.prepare("SELECT params FROM optimization_tasks WHERE job_id = ? AND idx = 11999").bind(job.id).first<{ params: string }>();
+    expect(JSON.parse(row!.params)).toEqual({ a: 120, b: 100, sleepMs: 20 });
+  });
+
   it("answers 409 to cancel a job that already ended otherwise", async () => {
     const job = await submit(synthetic({ a: { values: [1] } }));
     await waitForEnd(job.id);
