@@ -343,6 +343,7 @@ export class OptimizationJob extends DurableObject<Env> {
         chunkId,
         strategy: job.spec.strategy,
         dataset: job.spec.dataset,
+        options: { feeBps: job.spec.feeBps, slippageBps: job.spec.slippageBps, execution: job.spec.execution },
         enqueuedAt: Date.now(),
         tasks: [],
       };

@@ -36,6 +36,33 @@ export const EarlyStopPolicy = z.strictObject({
 });
 export type EarlyStopPolicy = z.infer<typeof EarlyStopPolicy>;
 
+export const CompareOp = z.enum(["<", "<=", ">", ">=", "==", "!="]);
+export type CompareOp = z.infer<typeof CompareOp>;
+
+/** A rule between two parameters, or a parameter and a number: combinations breaking it are never run. */
+export const ParamConstraint = z.strictObject({
+  left: z.string().min(1).max(64),
+  op: CompareOp,
+  right: z.union([z.string().min(1).max(64), z.number().finite()]),
+});
+export type ParamConstraint = z.infer<typeof ParamConstraint>;
+
+/** A rule on a result: results breaking it are kept but left out of Top-N and early stop. */
+export const ResultConstraint = z.strictObject({ metric: z.string().min(1).max(64), op: CompareOp, value: z.number().finite() });
+export type ResultConstraint = z.infer<typeof ResultConstraint>;
+
+/** How a backtest fills orders: at the close that made the signal's bar, or at the next bar's open. */
+export const ExecutionModel = z.enum(["close", "next-open"]);
+export type ExecutionModel = z.infer<typeof ExecutionModel>;
+
+/** What the consumer needs besides params to run a task; travels in every queue message. */
+export const BacktestOptions = z.strictObject({
+  feeBps: z.number().finite().min(0).max(1_000).default(0),
+  slippageBps: z.number().finite().min(0).max(1_000).default(0),
+  execution: ExecutionModel.default("close"),
+});
+export type BacktestOptions = z.output<typeof BacktestOptions>;
+
 export const JobSpec = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   strategy: z.string().min(1).max(64),
@@ -49,6 +76,11 @@ export const JobSpec = z.strictObject({
   concurrencyLimit: z.number().int().min(1).max(256).default(4),
   earlyStopPolicy: EarlyStopPolicy.optional(),
   maxRetries: z.number().int().min(0).max(20).default(3),
+  feeBps: BacktestOptions.shape.feeBps,
+  slippageBps: BacktestOptions.shape.slippageBps,
+  execution: BacktestOptions.shape.execution,
+  constraints: z.array(ParamConstraint).max(32).default([]),
+  resultConstraints: z.array(ResultConstraint).max(32).default([]),
 });
 /** What a client sends (defaults optional). */
 export type JobSpecInput = z.input<typeof JobSpec>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ErrorKind, ParamValue } from "./job";
+import { BacktestOptions, ErrorKind, ParamValue } from "./job";
 
 /** One Queue message: a chunk of tasks of one job, run one after another by the consumer. */
 export const TaskChunkMessage = z.object({
@@ -9,6 +9,7 @@ export const TaskChunkMessage = z.object({
   chunkId: z.string(),
   strategy: z.string(),
   dataset: z.string(),
+  options: BacktestOptions,
   enqueuedAt: z.number(),
   tasks: z.array(
     z.object({ index: z.number().int().nonnegative(), attempt: z.number().int().positive(), params: z.record(z.string(), ParamValue) }),

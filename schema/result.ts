@@ -1,6 +1,22 @@
 import { z } from "zod";
 import { ParamValue } from "./job";
 
+/** A round trip (or one still open at the last bar: exit fields null). Times are epoch ms. */
+export const TradeRecord = z.object({
+  side: z.union([z.literal(1), z.literal(-1)]),
+  entryTime: z.number(),
+  entryPrice: z.number(),
+  exitTime: z.number().nullable(),
+  exitPrice: z.number().nullable(),
+  /** Compounded return of the trade's bars, fees included. */
+  return: z.number(),
+});
+export type TradeRecord = z.infer<typeof TradeRecord>;
+
+/** [epoch ms, equity] points, equity starting at 1; downsampled to a few hundred points. */
+export const EquityPoint = z.tuple([z.number(), z.number()]);
+export type EquityPoint = z.infer<typeof EquityPoint>;
+
 /** What the consumer stores (R2) for each successful backtest, under its resultSummaryId. */
 export const ResultSummary = z.object({
   id: z.string(),
@@ -12,6 +28,8 @@ export const ResultSummary = z.object({
   dataset: z.string(),
   params: z.record(z.string(), ParamValue),
   metrics: z.record(z.string(), z.number()),
+  equity: z.array(EquityPoint),
+  trades: z.array(TradeRecord),
   execMs: z.number(),
   createdAt: z.string(),
 });

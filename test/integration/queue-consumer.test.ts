@@ -22,6 +22,7 @@ describe("the Queue consumer", () => {
       chunkId: "c1",
       strategy: "synthetic",
       dataset: "sp500",
+      options: { feeBps: 0, slippageBps: 0, execution: "close" },
       enqueuedAt: Date.now(),
       tasks: [{ index: 0, attempt: 1, params: { a: 1 } }],
     };

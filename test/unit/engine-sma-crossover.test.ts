@@ -24,6 +24,7 @@ function barsFromCloses(closes: number[]): Bars {
 const ctxOf = (bars: Bars, params: ParamSet, cache: SeriesCache = createSeriesCache()): RunContext => ({
   bars,
   params,
+  options: { feeBps: 0, slippageBps: 0, execution: "close" },
   attempt: 1,
   cache,
 });

@@ -18,7 +18,13 @@ const NO_BARS: Bars = {
   volume: new Float64Array(0),
 };
 
-const ctxOf = (params: ParamSet, attempt = 1): RunContext => ({ bars: NO_BARS, params, attempt, cache: createSeriesCache() });
+const ctxOf = (params: ParamSet, attempt = 1): RunContext => ({
+  bars: NO_BARS,
+  params,
+  attempt,
+  cache: createSeriesCache(),
+  options: { feeBps: 0, slippageBps: 0, execution: "close" },
+});
 
 describe("synthetic", () => {
   it("declares itself open, bar-free and scored", () => {

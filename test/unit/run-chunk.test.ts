@@ -12,6 +12,7 @@ const chunk = (n: number, params: Record<string, number | string> = {}): TaskChu
   chunkId: "c1",
   strategy: "synthetic",
   dataset: "sp500",
+  options: { feeBps: 0, slippageBps: 0, execution: "close" },
   enqueuedAt: Date.now(),
   tasks: Array.from({ length: n }, (_, i) => ({ index: i, attempt: 1, params: { a: i, ...params } })),
 });

@@ -54,7 +54,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
     const queueWaitMs = Math.max(0, Date.now() - chunk.enqueuedAt);
     try {
       if (loadError) throw loadError;
-      const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache });
+      const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache, options: chunk.options });
       const execMs = now() - started;
       const id = resultSummaryIdOf(chunk.jobId, task.index, task.attempt);
       const save = deps.saveSummary({
@@ -67,6 +67,8 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
         dataset: chunk.dataset,
         params: task.params,
         metrics: result.metrics,
+        equity: result.equity ?? [],
+        trades: result.trades ?? [],
         execMs,
         createdAt: new Date().toISOString(),
       });

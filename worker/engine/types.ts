@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ParamAxis, ParamSet, ParamValue } from "../../schema";
+import type { BacktestOptions, EquityPoint, ParamAxis, ParamSet, ParamValue, TradeRecord } from "../../schema";
 
 /** A price history in columnar typed arrays, oldest bar first. */
 export interface Bars {
@@ -27,10 +27,15 @@ export interface RunContext {
   /** 1 for the first attempt of a task, 2 for its first retry... */
   attempt: number;
   cache: SeriesCache;
+  /** Fees, slippage and the execution model, from the job spec. */
+  options: BacktestOptions;
 }
 
 export interface BacktestResult {
   metrics: Record<string, number>;
+  /** Downsampled equity curve, for the stored result summary. */
+  equity?: EquityPoint[];
+  trades?: TradeRecord[];
 }
 
 export interface StrategyParam {
