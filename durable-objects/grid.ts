@@ -1,4 +1,4 @@
-import type { ParamAxis, ParamSet, ParamValue } from "../schema";
+import type { CompareOp, ParamAxis, ParamConstraint, ParamSet, ParamValue } from "../schema";
 
 /** One parameter's axis: its values by position, never materialised as a whole. */
 export interface GridAxis {
@@ -9,14 +9,38 @@ export interface GridAxis {
 
 /**
  * The cartesian product of the axes, addressed by index in mixed radix (the last parameter varies
- * fastest). Memory is the axes' definitions only, whatever the grid's size.
+ * fastest), less the combinations that break a parameter constraint. Memory is the axes' definitions
+ * only, whatever the grid's size.
  */
 export interface Grid {
   readonly axes: readonly GridAxis[];
-  /** Number of combinations; Infinity when past Number.MAX_SAFE_INTEGER. */
+  /** Number of combinations before constraints; Infinity when past Number.MAX_SAFE_INTEGER. */
   readonly size: number;
   paramsAt(index: number): ParamSet;
+  /** Whether the combination at `index` satisfies every constraint. */
+  accepts(index: number): boolean;
+  /** The first accepted index at or after `from`; `size` when there is none. */
+  nextAccepted(from: number): number;
+  /** Accepted combinations, counting at most `limit` of them (constraints make this a walk of the grid). */
+  countAccepted(limit?: number): number;
 }
+
+export const compare = (a: ParamValue, op: CompareOp, b: ParamValue): boolean => {
+  switch (op) {
+    case "==":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
+  }
+};
 
 const decimalsOf = (x: number): number => {
   const s = String(x);
@@ -48,12 +72,48 @@ export function gridSize(axes: readonly GridAxis[]): number {
   return size;
 }
 
-export function createGrid(params: Record<string, ParamAxis>): Grid {
+export function createGrid(params: Record<string, ParamAxis>, constraints: readonly ParamConstraint[] = []): Grid {
   const axes = Object.entries(params).map(([name, axis]) => createAxis(name, axis));
   const size = gridSize(axes);
+  const position = new Map(axes.map((axis, a) => [axis.name, a]));
+  const rules = constraints.map((c) => ({
+    left: position.get(c.left)!,
+    op: c.op,
+    right: typeof c.right === "string" ? position.get(c.right)! : null,
+    constant: typeof c.right === "number" ? c.right : null,
+  }));
+  // Reused digit buffer: checking a combination decodes its index without allocating.
+  const digits = new Int32Array(axes.length);
+  const accepts = (index: number): boolean => {
+    if (rules.length === 0) return true;
+    let rest = index;
+    for (let a = axes.length - 1; a >= 0; a--) {
+      const radix = axes[a]!.size;
+      digits[a] = rest % radix;
+      rest = Math.floor(rest / radix);
+    }
+    for (const r of rules) {
+      const left = axes[r.left]!.valueAt(digits[r.left]!);
+      const right = r.right === null ? r.constant! : axes[r.right]!.valueAt(digits[r.right]!);
+      if (!compare(left, r.op, right)) return false;
+    }
+    return true;
+  };
   return {
     axes,
     size,
+    accepts,
+    nextAccepted(from) {
+      let index = from;
+      while (index < size && !accepts(index)) index++;
+      return Math.min(index, size);
+    },
+    countAccepted(limit = Infinity) {
+      if (rules.length === 0) return Math.min(size, limit);
+      let count = 0;
+      for (let index = 0; index < size && count < limit; index++) if (accepts(index)) count++;
+      return count;
+    },
     paramsAt(index) {
       if (!Number.isInteger(index) || index < 0 || index >= size) throw new RangeError(`grid index ${index} outside 0..${size - 1}`);
       const params: ParamSet = {};

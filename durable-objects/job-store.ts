@@ -8,10 +8,12 @@ export interface JobRow {
   total: number;
   status: JobStatus;
   /**
-   * Grid indexes below this have a task row; those at or above it were never dispatched and have
-   * none: they are queued while the job runs and canceled once it ended.
+   * The next accepted grid index to dispatch. Accepted indexes below it have a task row; those at or
+   * above it were never dispatched and have none: queued while the job runs, canceled once it ended.
    */
   nextIndex: number;
+  /** Tasks dispatched at least once; `total - dispatched` are still waiting in the grid. */
+  dispatched: number;
   /** Never-dispatched tasks from this index on still need their canceled row in D1. */
   d1CanceledFrom: number;
   succeeded: number;
@@ -41,6 +43,8 @@ export interface TaskRow {
   retryAt: number | null;
   score: number | null;
   metrics: Record<string, number> | null;
+  /** Whether a success met the job's result constraints; null without constraints or a success. */
+  constraintsMet: boolean | null;
   resultSummaryId: string | null;
   errorKind: ErrorKind | null;
   errorMessage: string | null;
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   retry_at INTEGER,
   score REAL,
   metrics TEXT,
+  constraints_met INTEGER,
   result_summary_id TEXT,
   error_kind TEXT,
   error_message TEXT,
@@ -94,6 +99,7 @@ const toTask = (r: SqlRow): TaskRow => ({
   retryAt: r.retry_at as number | null,
   score: r.score as number | null,
   metrics: r.metrics === null ? null : (JSON.parse(r.metrics as string) as Record<string, number>),
+  constraintsMet: r.constraints_met === null ? null : r.constraints_met === 1,
   resultSummaryId: r.result_summary_id as string | null,
   errorKind: r.error_kind as ErrorKind | null,
   errorMessage: r.error_message as string | null,
@@ -134,12 +140,12 @@ export class JobStore {
 
   putTask(t: TaskRow): void {
     this.sql.exec(
-      `INSERT INTO tasks (idx, status, attempt, retries, chunk_id, retry_at, score, metrics, result_summary_id,
+      `INSERT INTO tasks (idx, status, attempt, retries, chunk_id, retry_at, score, metrics, constraints_met, result_summary_id,
          error_kind, error_message, queue_wait_ms, exec_ms, dirty, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (idx) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, retries = excluded.retries,
          chunk_id = excluded.chunk_id, retry_at = excluded.retry_at, score = excluded.score, metrics = excluded.metrics,
-         result_summary_id = excluded.result_summary_id, error_kind = excluded.error_kind, error_message = excluded.error_message,
+         constraints_met = excluded.constraints_met, result_summary_id = excluded.result_summary_id, error_kind = excluded.error_kind, error_message = excluded.error_message,
          queue_wait_ms = excluded.queue_wait_ms, exec_ms = excluded.exec_ms, dirty = excluded.dirty, updated_at = excluded.updated_at`,
       t.idx,
       t.status,
@@ -149,6 +155,7 @@ export class JobStore {
       t.retryAt,
       t.score,
       t.metrics === null ? null : JSON.stringify(t.metrics),
+      t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
       t.resultSummaryId,
       t.errorKind,
       t.errorMessage,

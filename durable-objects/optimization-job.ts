@@ -21,7 +21,7 @@ import { createLogger, type Logger } from "../worker/log";
 import { retryDelayMs } from "./backoff";
 import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
 import { jobUpsert, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
-import { createGrid, type Grid } from "./grid";
+import { compare, createGrid, type Grid } from "./grid";
 import { JobStore, type JobRow, type TaskRow } from "./job-store";
 import { insertTopN, meetsThreshold } from "./top-n";
 
@@ -67,21 +67,22 @@ export class OptimizationJob extends DurableObject<Env> {
     this.config = loadConfig(env);
     this.store = new JobStore(ctx.storage.sql);
     this.job = this.store.loadJob();
-    this.grid = this.job ? createGrid(this.job.spec.params) : null;
+    this.grid = this.job ? createGrid(this.job.spec.params, this.job.spec.constraints) : null;
     this.log = this.jobLogger();
   }
 
   /** Records the job and starts dispatching. Idempotent: a repeated start returns the job as it is. */
   async start(input: StartInput): Promise<Job> {
     if (!this.job) {
-      const grid = createGrid(input.spec.params);
+      const grid = createGrid(input.spec.params, input.spec.constraints);
       const job: JobRow = {
         id: input.jobId,
         tenant: input.tenant,
         spec: input.spec,
-        total: grid.size,
+        total: grid.countAccepted(),
         status: "queued",
-        nextIndex: 0,
+        nextIndex: grid.nextAccepted(0),
+        dispatched: 0,
         d1CanceledFrom: grid.size,
         succeeded: 0,
         failed: 0,
@@ -134,7 +135,8 @@ export class OptimizationJob extends DurableObject<Env> {
     const items = this.store.listTasks(after, query.limit, query.status).map((t) => this.taskView(t));
     const undispatched = this.undispatchedStatus();
     if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
-      for (let idx = Math.max(after + 1, job.nextIndex); idx < job.total && items.length < query.limit; idx++) {
+      const grid = this.grid!;
+      for (let idx = grid.nextAccepted(Math.max(after + 1, job.nextIndex)); idx < grid.size && items.length < query.limit; idx = grid.nextAccepted(idx + 1)) {
         items.push(this.taskView(this.freshTask(idx, undispatched)));
       }
     }
@@ -191,19 +193,26 @@ export class OptimizationJob extends DurableObject<Env> {
       this.failTask(task, outcome.errorKind, outcome.errorMessage);
       return;
     }
-    const { objective, earlyStopPolicy, topN } = job.spec;
+    const { objective, earlyStopPolicy, topN, resultConstraints } = job.spec;
     const score = outcome.metrics[objective.metric];
+    const met = resultConstraints.every((c) => {
+      const value = outcome.metrics[c.metric];
+      return value !== undefined && Number.isFinite(value) && compare(value, c.op, c.value);
+    });
     task.status = "succeeded";
     task.chunkId = null;
     task.metrics = outcome.metrics;
     task.resultSummaryId = outcome.resultSummaryId;
     task.score = Number.isFinite(score) ? score! : null;
+    task.constraintsMet = resultConstraints.length > 0 ? met : null;
     task.errorKind = null;
     task.errorMessage = null;
     this.touch(task);
     job.running--;
     job.succeeded++;
     this.log.debug("task.succeeded", { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, execMs: outcome.execMs, score: task.score });
+    // A result breaking a result constraint is kept, but neither ranks nor stops the job.
+    if (!met) return;
     if (task.score !== null) {
       const entry = {
         taskId: taskIdOf(job.id, task.idx),
@@ -274,7 +283,7 @@ export class OptimizationJob extends DurableObject<Env> {
 
   private completeIfDone(): void {
     const job = this.job!;
-    if (isTerminal(job.status) || job.nextIndex < job.total || job.running > 0 || this.queuedCount() > 0) return;
+    if (isTerminal(job.status) || job.dispatched < job.total || job.running > 0 || this.queuedCount() > 0) return;
     this.finish(job.succeeded > 0 ? "succeeded" : "failed", null);
   }
 
@@ -326,7 +335,7 @@ export class OptimizationJob extends DurableObject<Env> {
     const messages: TaskChunkMessage[] = [];
     while (freeSlots > 0) {
       const due = this.store.dueRetries(now, this.config.MAX_CHUNK_TASKS);
-      const remaining = due.length + (job.total - job.nextIndex);
+      const remaining = due.length + (job.total - job.dispatched);
       if (remaining === 0) break;
       const size = nextChunkSize({
         avgExecMs: job.avgExecMs,
@@ -363,8 +372,10 @@ export class OptimizationJob extends DurableObject<Env> {
         if (message.tasks.length >= size || bytes >= MAX_CHUNK_BYTES) break;
         claim(task);
       }
-      while (message.tasks.length < size && bytes < MAX_CHUNK_BYTES && job.nextIndex < job.total) {
-        claim(this.freshTask(job.nextIndex++, "queued"));
+      while (message.tasks.length < size && bytes < MAX_CHUNK_BYTES && job.dispatched < job.total) {
+        claim(this.freshTask(job.nextIndex, "queued"));
+        job.dispatched++;
+        job.nextIndex = this.grid!.nextAccepted(job.nextIndex + 1);
       }
       this.store.insertChunk({ id: chunkId, leaseUntil: now + this.config.DISPATCH_LEASE_MS });
       messages.push(message);
@@ -409,9 +420,12 @@ export class OptimizationJob extends DurableObject<Env> {
     for (let pass = 0; pass < MAX_FLUSH_PASSES; pass++) {
       const job = this.job!;
       const dirty = this.store.dirtyTasks(capacity);
-      const canceledTo = Math.min(job.total, job.d1CanceledFrom + capacity - dirty.length);
+      const grid = this.grid!;
       const canceled: TaskRow[] = [];
-      for (let idx = job.d1CanceledFrom; idx < canceledTo; idx++) canceled.push(this.freshTask(idx, "canceled"));
+      let canceledTo = grid.nextAccepted(job.d1CanceledFrom);
+      for (; canceledTo < grid.size && dirty.length + canceled.length < capacity; canceledTo = grid.nextAccepted(canceledTo + 1)) {
+        canceled.push(this.freshTask(canceledTo, "canceled"));
+      }
       const tasks = [...dirty, ...canceled];
       if (tasks.length === 0 && job.jobDirty === 0) return;
       const upToSeq = Math.max(job.jobDirty, ...dirty.map((t) => t.dirty));
@@ -442,7 +456,7 @@ export class OptimizationJob extends DurableObject<Env> {
       const retry = this.store.nextRetryAt();
       if (retry !== null && this.store.chunksInFlight() < job.spec.concurrencyLimit) times.push(retry);
     }
-    if (job.jobDirty > 0 || job.d1CanceledFrom < job.total || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
+    if (job.jobDirty > 0 || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
     const current = await this.ctx.storage.getAlarm();
     if (times.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -487,6 +501,7 @@ export class OptimizationJob extends DurableObject<Env> {
       retryAt: null,
       score: null,
       metrics: null,
+      constraintsMet: null,
       resultSummaryId: null,
       errorKind: null,
       errorMessage: null,
@@ -545,6 +560,7 @@ export class OptimizationJob extends DurableObject<Env> {
       retries: t.retries,
       score: t.score,
       metrics: t.metrics,
+      resultConstraintsMet: t.constraintsMet,
       resultSummaryId: t.resultSummaryId,
       errorKind: t.errorKind,
       errorMessage: t.errorMessage,

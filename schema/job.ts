@@ -153,6 +153,8 @@ export const Task = z.object({
   retries: z.number().int(),
   score: z.number().nullable(),
   metrics: z.record(z.string(), z.number()).nullable(),
+  /** Whether the result met the job's result constraints (null without any, or before a success). */
+  resultConstraintsMet: z.boolean().nullable(),
   resultSummaryId: z.string().nullable(),
   errorKind: ErrorKind.nullable(),
   errorMessage: z.string().nullable(),

@@ -23,6 +23,8 @@ export const ConfigSchema = z.object({
   API_KEYS: ApiKeys.default({}),
   ALLOW_SYNTHETIC: bool.default(false),
   MAX_TASKS_PER_JOB: int(100_000, 1),
+  /** With parameter constraints the grid is walked to count what they accept: this bounds the walk. */
+  MAX_GRID_BEFORE_CONSTRAINTS: int(10_000_000, 1),
   /** Exponential backoff of retried tasks: base * 2^(retry-1), capped, with full jitter. */
   RETRY_BASE_MS: int(1_000),
   RETRY_CAP_MS: int(60_000),

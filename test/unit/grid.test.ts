@@ -38,3 +38,40 @@ describe("grid enumeration by index", () => {
     expect(() => grid.paramsAt(-1)).toThrow(RangeError);
   });
 });
+
+describe("parameter constraints", () => {
+  const grid = createGrid({ fast: { min: 5, max: 20, step: 5 }, slow: { min: 10, max: 30, step: 10 } }, [{ left: "fast", op: "<", right: "slow" }]);
+
+  it("accepts only combinations that satisfy every rule, in grid order", () => {
+    const accepted = Array.from({ length: grid.size }, (_, i) => i).filter((i) => grid.accepts(i)).map((i) => grid.paramsAt(i));
+    expect(accepted).toEqual([
+      { fast: 5, slow: 10 },
+      { fast: 5, slow: 20 },
+      { fast: 5, slow: 30 },
+      { fast: 10, slow: 20 },
+      { fast: 10, slow: 30 },
+      { fast: 15, slow: 20 },
+      { fast: 15, slow: 30 },
+      { fast: 20, slow: 30 },
+    ]);
+    expect(grid.countAccepted()).toBe(8);
+    expect(grid.countAccepted(3)).toBe(3);
+  });
+
+  it("walks to the next accepted index, or the end", () => {
+    expect(grid.nextAccepted(0)).toBe(0);
+    expect(grid.nextAccepted(3)).toBe(4);
+    expect(grid.nextAccepted(11)).toBe(11);
+    expect(grid.nextAccepted(12)).toBe(12);
+  });
+
+  it("compares with a constant and with == on strings", () => {
+    const g = createGrid({ k: { values: [1, 2, 3] }, mode: { values: ["a", "b"] } }, [
+      { left: "k", op: ">=", right: 2 },
+      { left: "mode", op: "!=", right: "k" },
+    ]);
+    expect(g.countAccepted()).toBe(4);
+    const h = createGrid({ mode: { values: ["a", "b"] }, other: { values: ["a", "c"] } }, [{ left: "mode", op: "==", right: "other" }]);
+    expect(Array.from({ length: h.size }, (_, i) => i).filter((i) => h.accepts(i)).map((i) => h.paramsAt(i))).toEqual([{ mode: "a", other: "a" }]);
+  });
+});

@@ -59,9 +59,50 @@ export function checkFeasible(spec: JobSpec, config: Config): number {
       }
     }
   }
-  const size = createGrid(spec.params).size;
-  if (size > config.MAX_TASKS_PER_JOB) issues.push({ path: "params", message: `the grid has ${size} combinations; the limit is ${config.MAX_TASKS_PER_JOB}` });
+  spec.resultConstraints.forEach((c, i) => {
+    if (!strategy.metrics.includes(c.metric)) issues.push({ path: `resultConstraints.${i}.metric`, message: `"${c.metric}" is not a metric of ${strategy.id}` });
+  });
+  issues.push(...constraintIssues(spec));
   if (issues.length > 0) throw new ApiError("unprocessable", "the optimization cannot run as specified", issues);
-  return size;
+  return checkGridSize(spec, config);
+}
+
+/** Constraints name the spec's parameters; ordering compares numbers only. */
+function constraintIssues(spec: JobSpec): ApiErrorIssue[] {
+  const issues: ApiErrorIssue[] = [];
+  const numeric = (name: string) => {
+    const axis = spec.params[name]!;
+    return !("values" in axis) || axis.values.every((v) => typeof v === "number");
+  };
+  spec.constraints.forEach((c, i) => {
+    const path = `constraints.${i}`;
+    const names = [c.left, ...(typeof c.right === "string" ? [c.right] : [])];
+    const unknown = names.filter((n) => !(n in spec.params));
+    if (unknown.length > 0) {
+      issues.push({ path, message: `unknown parameter ${unknown.map((n) => `"${n}"`).join(", ")}` });
+    } else if (!["==", "!="].includes(c.op) && !names.every(numeric)) {
+      issues.push({ path: `${path}.op`, message: `"${c.op}" compares numbers; use == or != for other values` });
+    }
+  });
+  return issues;
+}
+
+/** Counts the combinations the job would run: within MAX_TASKS_PER_JOB and at least one. */
+function checkGridSize(spec: JobSpec, config: Config): number {
+  const grid = createGrid(spec.params, spec.constraints);
+  const fail = (message: string): never => {
+    throw new ApiError("unprocessable", "the optimization cannot run as specified", [{ path: "params", message }]);
+  };
+  if (spec.constraints.length === 0) {
+    if (grid.size > config.MAX_TASKS_PER_JOB) fail(`the grid has ${grid.size} combinations; the limit is ${config.MAX_TASKS_PER_JOB}`);
+    return grid.size;
+  }
+  if (grid.size > config.MAX_GRID_BEFORE_CONSTRAINTS) {
+    fail(`the grid has ${grid.size} combinations before constraints; at most ${config.MAX_GRID_BEFORE_CONSTRAINTS} can be filtered`);
+  }
+  const accepted = grid.countAccepted(config.MAX_TASKS_PER_JOB + 1);
+  if (accepted === 0) fail("no combination satisfies the constraints");
+  if (accepted > config.MAX_TASKS_PER_JOB) fail(`the constraints accept more than ${config.MAX_TASKS_PER_JOB} combinations`);
+  return accepted;
 }
 
