@@ -1,9 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 const migrations = await readD1Migrations("./schema/migrations");
 
-export default defineConfig({
+/** One workerd project: the Worker from wrangler.toml with test settings, plus `vars` on top. */
+const workersProject = (name: string, include: string[], vars: Record<string, string> = {}): TestProjectInlineConfiguration => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
@@ -18,13 +19,21 @@ export default defineConfig({
           RETRY_CAP_MS: "200",
           D1_FLUSH_MS: "20",
           LOG_LEVEL: "off",
+          METRICS_TOKEN: "test-metrics-token-0123456789",
+          ...vars,
         },
       },
     }),
   ],
+  test: { name, include, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 30_000 },
+});
+
+export default defineConfig({
   test: {
-    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
-    testTimeout: 30_000,
+    projects: [
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"]),
+      // The same Worker with metrics switched off: jobs must behave exactly the same.
+      workersProject("metrics-off", ["test/metrics-off/**/*.test.ts"], { METRICS_ENABLED: "false" }),
+    ],
   },
 });

@@ -1,5 +1,6 @@
 import type { ParamSet } from "../schema";
 import type { JobRow, TaskRow } from "./job-store";
+import type { MetricOutbox } from "./metric-outbox";
 
 /** Rows a statement carries: one bound JSON parameter per statement sidesteps D1's 100-parameter limit. */
 export const TASK_ROWS_PER_STATEMENT = 250;
@@ -79,4 +80,28 @@ export function taskUpserts(db: D1Database, job: JobRow, tasks: readonly TaskRow
     );
   }
   return statements;
+}
+
+/**
+ * Adds a numbered batch of metric increments to the shared counters exactly once: the first
+ * statement records (job, seq, token) only if seq is new, and the second applies the increments
+ * only if its token is the one recorded. A resent batch, already applied, finds another token.
+ */
+export function metricUpserts(db: D1Database, jobId: string, batch: NonNullable<MetricOutbox["inflight"]>): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `INSERT INTO metric_flushes (job_id, seq, token) VALUES (?1, ?2, ?3)
+         ON CONFLICT (job_id) DO UPDATE SET seq = excluded.seq, token = excluded.token WHERE excluded.seq > metric_flushes.seq`,
+      )
+      .bind(jobId, batch.seq, batch.token),
+    db
+      .prepare(
+        `INSERT INTO metric_counters (name, labels, value)
+         SELECT j.value ->> '$.name', j.value ->> '$.labels', j.value ->> '$.value' FROM json_each(?3) AS j
+         WHERE EXISTS (SELECT 1 FROM metric_flushes WHERE job_id = ?1 AND token = ?2)
+         ON CONFLICT (name, labels) DO UPDATE SET value = metric_counters.value + excluded.value`,
+      )
+      .bind(jobId, batch.token, JSON.stringify(batch.samples)),
+  ];
 }

@@ -1,4 +1,6 @@
 import type { ErrorKind, JobSpec, JobStatus, StopReason, TaskStatus, TopNEntry } from "../schema";
+import type { MetricOutbox } from "./metric-outbox";
+import type { Sketch } from "./sketch";
 
 /** The job's row in the DO's SQLite; counts are kept exact, `queued` is derived from them. */
 export interface JobRow {
@@ -27,6 +29,10 @@ export interface JobRow {
   startedAt: string | null;
   finishedAt: string | null;
   avgExecMs: number | null;
+  /** Per-attempt timings (ms) behind the status response's stats. */
+  timings: { queueWait: Sketch; exec: Sketch };
+  /** Metric increments not yet in D1. */
+  metrics: MetricOutbox;
   chunkSeq: number;
   /** Monotonic change counter: rows carry the value of their last change until D1 has it. */
   changeSeq: number;

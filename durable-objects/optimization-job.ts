@@ -6,6 +6,7 @@ import {
   type ErrorKind,
   type Job,
   type JobSpec,
+  type JobStats,
   type JobStatus,
   type ListTasksQuery,
   type Page,
@@ -20,9 +21,12 @@ import type { Env } from "../worker/env";
 import { createLogger, type Logger } from "../worker/log";
 import { retryDelayMs } from "./backoff";
 import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
-import { jobUpsert, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
+import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
 import { compare, createGrid, type Grid } from "./grid";
 import { JobStore, type JobRow, type TaskRow } from "./job-store";
+import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString, type SeriesKey } from "../worker/metrics/definitions";
+import { addMetric, batchToSend, confirmSent, emptyOutbox } from "./metric-outbox";
+import { addToSketch, emptySketch, quantile, type Sketch } from "./sketch";
 import { insertTopN, meetsThreshold } from "./top-n";
 
 export interface StartInput {
@@ -30,6 +34,8 @@ export interface StartInput {
   tenant: string;
   spec: JobSpec;
   createdAt: string;
+  /** The HTTP request that submitted the job, for the logs. */
+  requestId?: string;
 }
 
 export type CancelResult =
@@ -95,6 +101,8 @@ export class OptimizationJob extends DurableObject<Env> {
         startedAt: null,
         finishedAt: null,
         avgExecMs: null,
+        timings: { queueWait: emptySketch(), exec: emptySketch() },
+        metrics: emptyOutbox(),
         chunkSeq: 0,
         changeSeq: 1,
         jobDirty: 1,
@@ -104,7 +112,7 @@ export class OptimizationJob extends DurableObject<Env> {
       this.job = job;
       this.grid = grid;
       this.log = this.jobLogger();
-      this.log.info("job.submitted", { total: job.total, strategy: job.spec.strategy, dataset: job.spec.dataset });
+      this.log.info("job.submitted", { total: job.total, strategy: job.spec.strategy, dataset: job.spec.dataset, requestId: input.requestId });
       await this.flushD1();
       await this.dispatch();
       await this.scheduleAlarm();
@@ -116,12 +124,13 @@ export class OptimizationJob extends DurableObject<Env> {
     return this.job ? this.view() : null;
   }
 
-  async cancel(reason?: string): Promise<CancelResult> {
+  async cancel(reason?: string, requestId?: string): Promise<CancelResult> {
     const job = this.job;
     if (!job) return { outcome: "not-found" };
     if (job.status === "canceled") return { outcome: "already-canceled", job: this.view() };
     if (isTerminal(job.status)) return { outcome: "conflict", job: this.view() };
     const at = new Date(this.now()).toISOString();
+    this.log.info("job.cancel_requested", { requestId, reason: reason ?? null });
     this.mutate(() => this.stop("canceled", { kind: "cancel", reason: reason ?? null, at }));
     await this.scheduleAlarm();
     return { outcome: "canceled", job: this.view() };
@@ -189,6 +198,7 @@ export class OptimizationJob extends DurableObject<Env> {
     task.queueWaitMs = outcome.queueWaitMs;
     task.execMs = outcome.execMs;
     job.avgExecMs = updateAvgExecMs(job.avgExecMs, outcome.execMs);
+    this.recordAttempt(task, outcome);
     if (!outcome.ok) {
       this.failTask(task, outcome.errorKind, outcome.errorMessage);
       return;
@@ -210,6 +220,7 @@ export class OptimizationJob extends DurableObject<Env> {
     this.touch(task);
     job.running--;
     job.succeeded++;
+    this.count(TASKS_ENDED, { status: "succeeded" });
     this.log.debug("task.succeeded", { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, execMs: outcome.execMs, score: task.score });
     // A result breaking a result constraint is kept, but neither ranks nor stops the job.
     if (!met) return;
@@ -250,10 +261,12 @@ export class OptimizationJob extends DurableObject<Env> {
       task.status = "failed";
       task.retryAt = null;
       job.failed++;
+      this.count(TASKS_ENDED, { status: "failed" });
       this.log.warn("task.failed", { ...fields, retries: task.retries, message: task.errorMessage });
     } else {
       task.retries++;
       job.retries++;
+      this.count(JOB_RETRY, { error_kind: kind });
       task.status = "queued";
       task.retryAt = this.now() + retryDelayMs(task.retries, { baseMs: this.config.RETRY_BASE_MS, capMs: this.config.RETRY_CAP_MS }, this.random);
       this.log.info("task.retried", { ...fields, retries: task.retries, retryInMs: task.retryAt - this.now() });
@@ -277,6 +290,7 @@ export class OptimizationJob extends DurableObject<Env> {
     this.store.deleteAllChunks();
     job.d1CanceledFrom = job.nextIndex;
     job.running = 0;
+    this.count(TASKS_ENDED, { status: "canceled" }, job.total - job.succeeded - job.failed - job.canceled);
     job.canceled = job.total - job.succeeded - job.failed;
     this.finish(status, stopReason);
   }
@@ -292,6 +306,7 @@ export class OptimizationJob extends DurableObject<Env> {
     job.status = status;
     job.stopReason = stopReason;
     job.finishedAt = new Date(this.now()).toISOString();
+    this.count(JOBS_ENDED, { status });
     this.log.info(status === "early-stopped" ? "job.early_stopped" : status === "canceled" ? "job.canceled" : "job.ended", {
       status,
       succeeded: job.succeeded,
@@ -427,9 +442,14 @@ export class OptimizationJob extends DurableObject<Env> {
         canceled.push(this.freshTask(canceledTo, "canceled"));
       }
       const tasks = [...dirty, ...canceled];
-      if (tasks.length === 0 && job.jobDirty === 0) return;
+      const metrics = batchToSend(job.metrics, () => crypto.randomUUID());
+      if (tasks.length === 0 && job.jobDirty === 0 && !metrics) return;
       const upToSeq = Math.max(job.jobDirty, ...dirty.map((t) => t.dirty));
-      const statements = [jobUpsert(this.env.DB, job, new Date(this.now()).toISOString()), ...taskUpserts(this.env.DB, job, tasks, (idx) => this.grid!.paramsAt(idx))];
+      const statements = [
+        jobUpsert(this.env.DB, job, new Date(this.now()).toISOString()),
+        ...taskUpserts(this.env.DB, job, tasks, (idx) => this.grid!.paramsAt(idx)),
+        ...(metrics ? metricUpserts(this.env.DB, job.id, metrics) : []),
+      ];
       try {
         await this.env.DB.batch(statements);
       } catch (err) {
@@ -441,6 +461,7 @@ export class OptimizationJob extends DurableObject<Env> {
         this.store.markClean(upToSeq);
         if (job.jobDirty <= upToSeq) job.jobDirty = 0;
         job.d1CanceledFrom = Math.max(job.d1CanceledFrom, canceledTo);
+        if (metrics) confirmSent(job.metrics, metrics.seq);
       }, false);
     }
   }
@@ -456,7 +477,8 @@ export class OptimizationJob extends DurableObject<Env> {
       const retry = this.store.nextRetryAt();
       if (retry !== null && this.store.chunksInFlight() < job.spec.concurrencyLimit) times.push(retry);
     }
-    if (job.jobDirty > 0 || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
+    const metricsPending = job.metrics.inflight !== null || Object.keys(job.metrics.pending).length > 0;
+    if (job.jobDirty > 0 || metricsPending || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
     const current = await this.ctx.storage.getAlarm();
     if (times.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -545,8 +567,50 @@ export class OptimizationJob extends DurableObject<Env> {
         retries: job.retries,
         topN: job.topN,
       },
+      stats: this.stats(),
       stopReason: job.stopReason,
     };
+  }
+
+  private stats(): JobStats {
+    const job = this.job!;
+    const timing = (s: Sketch) => ({ mean: s.count ? s.sum / s.count : null, p50: quantile(s, 0.5), p95: quantile(s, 0.95) });
+    const finished = job.succeeded + job.failed;
+    const end = job.finishedAt ? Date.parse(job.finishedAt) : this.now();
+    const elapsedSec = job.startedAt ? (end - Date.parse(job.startedAt)) / 1000 : 0;
+    const exec = timing(job.timings.exec);
+    const remaining = isTerminal(job.status) ? 0 : job.total - finished - job.canceled;
+    return {
+      queueWait: timing(job.timings.queueWait),
+      exec,
+      retries: job.retries,
+      throughputPerSec: finished > 0 && elapsedSec > 0 ? finished / elapsedSec : null,
+      etaSeconds: remaining === 0 ? 0 : exec.mean === null ? null : (remaining * exec.mean) / Math.min(job.spec.concurrencyLimit, remaining) / 1000,
+    };
+  }
+
+  /** Timings for the job's stats, histograms for /metrics, and one Analytics Engine point per attempt. */
+  private recordAttempt(task: TaskRow, outcome: TaskOutcome): void {
+    const job = this.job!;
+    addToSketch(job.timings.queueWait, outcome.queueWaitMs);
+    addToSketch(job.timings.exec, outcome.execMs);
+    if (!this.config.METRICS_ENABLED) return;
+    for (const def of [QUEUE_WAIT, JOB_EXEC]) {
+      const ms = def === QUEUE_WAIT ? outcome.queueWaitMs : outcome.execMs;
+      for (const { key, add } of histogramSeries(def, ms / 1000)) addMetric(job.metrics, key, add);
+    }
+    const score = outcome.ok ? outcome.metrics[job.spec.objective.metric] : undefined;
+    this.env.ANALYTICS?.writeDataPoint({
+      indexes: [job.id],
+      blobs: [outcome.ok ? "task.succeeded" : "task.failed", outcome.ok ? "succeeded" : "failed", job.spec.strategy, job.tenant, outcome.ok ? "" : outcome.errorKind],
+      doubles: [outcome.queueWaitMs / 1000, outcome.execMs / 1000, score !== undefined && Number.isFinite(score) ? score : 0, task.attempt],
+    });
+  }
+
+  private count(def: { name: string }, labels: Record<string, string>, add = 1): void {
+    if (!this.config.METRICS_ENABLED || add === 0) return;
+    const key: SeriesKey = { name: def.name, labels: labelString(labels) };
+    addMetric(this.job!.metrics, key, add);
   }
 
   private taskView(t: TaskRow): Task {

@@ -9,10 +9,11 @@ export const ApiErrorCode = z.enum([
   "conflict",
   "payload_too_large",
   "internal",
+  "unavailable",
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
-export const API_ERROR_STATUS: Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 500> = {
+export const API_ERROR_STATUS: Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 500 | 503> = {
   bad_request: 400,
   validation_failed: 400,
   unprocessable: 422,
@@ -21,6 +22,7 @@ export const API_ERROR_STATUS: Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 
   conflict: 409,
   payload_too_large: 413,
   internal: 500,
+  unavailable: 503,
 };
 
 export const ApiErrorIssue = z.object({ path: z.string(), message: z.string() });

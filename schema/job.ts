@@ -124,6 +124,23 @@ export const StopReason = z.discriminatedUnion("kind", [
 ]);
 export type StopReason = z.infer<typeof StopReason>;
 
+/** Milliseconds; null until the job has a measurement. p50/p95 come from a sketch (~2% relative error). */
+export const TimingStats = z.object({ mean: z.number().nullable(), p50: z.number().nullable(), p95: z.number().nullable() });
+export type TimingStats = z.infer<typeof TimingStats>;
+
+export const JobStats = z.object({
+  /** Enqueue to the consumer starting a task, per attempt. */
+  queueWait: TimingStats,
+  /** One backtest attempt. */
+  exec: TimingStats,
+  retries: z.number().int(),
+  /** Finished tasks a second since the job started; null before any finished. */
+  throughputPerSec: z.number().nullable(),
+  /** Remaining tasks x mean exec time / concurrencyLimit; 0 once ended, null before a measurement. */
+  etaSeconds: z.number().nullable(),
+});
+export type JobStats = z.infer<typeof JobStats>;
+
 export const Job = z.object({
   id: z.string(),
   name: z.string().nullable(),
@@ -135,11 +152,12 @@ export const Job = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   summary: Summary,
+  stats: JobStats,
   stopReason: StopReason.nullable(),
 });
 export type Job = z.infer<typeof Job>;
 
-export const JobListItem = Job.omit({ spec: true, summary: true }).extend({
+export const JobListItem = Job.omit({ spec: true, summary: true, stats: true }).extend({
   summary: Summary.omit({ topN: true }),
 });
 export type JobListItem = z.infer<typeof JobListItem>;

@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** D1 projection of each job, written by the job's Durable Object. */
 export const optimizationJobs = sqliteTable(
@@ -51,3 +51,47 @@ export const optimizationTasks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("optimization_tasks_job_status").on(t.jobId, t.status)],
 );
+
+/**
+ * Uploaded datasets, one row per version; the bars live in R2 (worker/datasets/store.ts). A row is
+ * `pending` from the moment its version is reserved until its R2 object is written, then `ready`;
+ * only ready rows are listed or resolved.
+ */
+export const datasets = sqliteTable(
+  "datasets",
+  {
+    tenant: text("tenant").notNull(),
+    /** `u-<name>@<version>`: what a job's spec carries. */
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    status: text("status").notNull(),
+    bars: integer("bars").notNull(),
+    firstDate: text("first_date").notNull(),
+    lastDate: text("last_date").notNull(),
+    /** Comma-separated: `open,high,low,close,volume`, `close`... (date is implied). */
+    columns: text("columns").notNull(),
+    /** Size of the uploaded CSV in bytes. */
+    bytes: integer("bytes").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.id] }), uniqueIndex("datasets_tenant_name_version").on(t.tenant, t.name, t.version)],
+);
+
+/** Metric series summed over every job: histogram buckets (non-cumulative), sums, counts, counters. */
+export const metricCounters = sqliteTable(
+  "metric_counters",
+  {
+    name: text("name").notNull(),
+    labels: text("labels").notNull(),
+    value: real("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.labels] })],
+);
+
+/** The last metric batch each job applied, so a resent batch is not counted twice. */
+export const metricFlushes = sqliteTable("metric_flushes", {
+  jobId: text("job_id").primaryKey(),
+  seq: integer("seq").notNull(),
+  token: text("token").notNull(),
+});

@@ -7,6 +7,7 @@ import { ApiError } from "./errors";
 import { restRoutes } from "./api/rest";
 import { jobContext, type AppEnv } from "./api/context";
 import { createLogger } from "./log";
+import { metricsRoute } from "./metrics/route";
 import { appRouter } from "./trpc/router";
 import type { TrpcContext } from "./trpc/init";
 
@@ -26,6 +27,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/api/v1", restRoutes);
+  app.route("/metrics", metricsRoute);
   app.use(
     "/trpc/*",
     trpcServer({

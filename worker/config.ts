@@ -40,6 +40,10 @@ export const ConfigSchema = z.object({
   /** Debounce of the D1 projection while a job runs. */
   D1_FLUSH_MS: int(500),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "off"]).default("info"),
+  /** Off: no metric increments, no Analytics Engine points, /metrics answers 503; jobs run the same. */
+  METRICS_ENABLED: bool.default(true),
+  /** Bearer token for GET /metrics; without one, /metrics is closed. */
+  METRICS_TOKEN: z.string().min(16).optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

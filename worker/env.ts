@@ -7,5 +7,7 @@ export interface Env {
   TASK_QUEUE: Queue<TaskChunkMessage>;
   DB: D1Database;
   RESULTS: R2Bucket;
+  /** Workers Analytics Engine: one data point per task attempt. */
+  ANALYTICS?: AnalyticsEngineDataset;
   [name: string]: unknown;
 }

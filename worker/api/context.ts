@@ -15,5 +15,5 @@ export function jobContext(c: Context<AppEnv>): JobContext {
   const config = loadConfig(c.env);
   const tenant = tenantFromAuthorization(c.req.header("authorization"), config);
   const log = createLogger({ level: config.LOG_LEVEL }).with({ tenant, requestId: c.get("requestId") });
-  return { env: c.env, config, tenant, log };
+  return { env: c.env, config, tenant, requestId: c.get("requestId"), log };
 }

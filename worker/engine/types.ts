@@ -29,6 +29,11 @@ export interface RunContext {
   cache: SeriesCache;
   /** Fees, slippage and the execution model, from the job spec. */
   options: BacktestOptions;
+  /**
+   * Whether to produce the result's equity curve and trade list (default true). They cost time and
+   * memory; with false a run computes the metrics only, allocating nothing per bar.
+   */
+  detail?: boolean;
 }
 
 export interface BacktestResult {
@@ -43,6 +48,11 @@ export interface StrategyParam {
   description: string;
   /** A sensible default axis for forms and the CLI. */
   default: ParamAxis;
+  /**
+   * Present when a spec may leave the param out: the strategy then runs with `optional.value`
+   * (e.g. allowShort: false). Absent: the param is required.
+   */
+  optional?: { value: ParamValue };
 }
 
 export interface Strategy {

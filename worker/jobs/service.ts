@@ -14,6 +14,7 @@ export interface JobContext {
   env: Env;
   config: Config;
   tenant: string;
+  requestId?: string;
   log: Logger;
 }
 
@@ -24,7 +25,7 @@ export async function submitJob(ctx: JobContext, input: unknown): Promise<Job> {
   const spec = parseSpec(input);
   checkFeasible(spec, ctx.config);
   const jobId = crypto.randomUUID();
-  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, createdAt: new Date().toISOString() });
+  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, createdAt: new Date().toISOString(), requestId: ctx.requestId });
   ctx.log.info("api.job_submitted", { jobId, total: job.summary.total });
   return job;
 }
@@ -37,7 +38,7 @@ export async function getJob(ctx: JobContext, id: string): Promise<Job> {
 
 /** Cancel answers with the job as it now stands; a second cancel is harmless, a job ended otherwise is a 409. */
 export async function cancelJob(ctx: JobContext, id: string, reason?: string): Promise<Job> {
-  const result = await jobStub(ctx.env, ctx.tenant, id).cancel(reason);
+  const result = await jobStub(ctx.env, ctx.tenant, id).cancel(reason, ctx.requestId);
   if (result.outcome === "not-found") throw notFound(id);
   if (result.outcome === "conflict") throw new ApiError("conflict", `optimization ${id} already ended as ${result.job.status}`);
   ctx.log.info("api.job_canceled", { jobId: id, outcome: result.outcome });

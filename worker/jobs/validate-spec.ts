@@ -40,8 +40,8 @@ export function checkFeasible(spec: JobSpec, config: Config): number {
       issues.push({ path, message: `"${metric}" is not a metric of ${strategy.id} (${strategy.metrics.join(", ")})` });
     }
   }
-  for (const name of Object.keys(strategy.params)) {
-    if (!strategy.openParams && !(name in spec.params)) issues.push({ path: `params.${name}`, message: "required by the strategy" });
+  for (const [name, declared] of Object.entries(strategy.params)) {
+    if (!strategy.openParams && !declared.optional && !(name in spec.params)) issues.push({ path: `params.${name}`, message: "required by the strategy" });
   }
   for (const [name, axisSpec] of Object.entries(spec.params)) {
     const declared = strategy.params[name];

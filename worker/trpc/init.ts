@@ -19,6 +19,7 @@ const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
   conflict: "CONFLICT",
   payload_too_large: "PAYLOAD_TOO_LARGE",
   internal: "INTERNAL_SERVER_ERROR",
+  unavailable: "SERVICE_UNAVAILABLE",
 };
 
 const asTrpcError = (err: ApiError) => new TRPCError({ code: TRPC_CODE[err.code], message: err.message, cause: err });

@@ -1,0 +1,36 @@
+import type { Sample } from "../worker/metrics/prometheus";
+import { seriesId, type SeriesKey } from "../worker/metrics/definitions";
+
+/**
+ * Metric increments a job owes D1, kept in the job's row so a restart loses none. A flush sends a
+ * numbered batch and resends the same one until D1 confirms it, so D1 applies each batch once.
+ */
+export interface MetricOutbox {
+  seq: number;
+  pending: Record<string, Sample>;
+  inflight: { seq: number; token: string; samples: Sample[] } | null;
+}
+
+export const emptyOutbox = (): MetricOutbox => ({ seq: 0, pending: {}, inflight: null });
+
+export function addMetric(outbox: MetricOutbox, key: SeriesKey, add: number): void {
+  const id = seriesId(key);
+  const sample = outbox.pending[id];
+  if (sample) sample.value += add;
+  else outbox.pending[id] = { ...key, value: add };
+}
+
+/** The batch to send now: the unconfirmed one again, or the pending increments under a new number. */
+export function batchToSend(outbox: MetricOutbox, newToken: () => string): MetricOutbox["inflight"] {
+  if (!outbox.inflight) {
+    const samples = Object.values(outbox.pending);
+    if (samples.length === 0) return null;
+    outbox.inflight = { seq: ++outbox.seq, token: newToken(), samples };
+    outbox.pending = {};
+  }
+  return outbox.inflight;
+}
+
+export function confirmSent(outbox: MetricOutbox, seq: number): void {
+  if (outbox.inflight?.seq === seq) outbox.inflight = null;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { addMetric, batchToSend, confirmSent, emptyOutbox } from "../../durable-objects/metric-outbox";
+import { addToSketch, emptySketch, quantile } from "../../durable-objects/sketch";
+import { ALL_METRICS, histogramSeries, JOB_RETRY, labelString, QUEUE_WAIT } from "../../worker/metrics/definitions";
+import { renderPrometheus, type Sample } from "../../worker/metrics/prometheus";
+
+describe("histogram series", () => {
+  it("puts an observation in the first bucket whose bound holds it, with sum and count", () => {
+    expect(histogramSeries(QUEUE_WAIT, 0.3)).toEqual([
+      { key: { name: "queue_wait_seconds_bucket", labels: 'le="0.5"' }, add: 1 },
+      { key: { name: "queue_wait_seconds_sum", labels: "" }, add: 0.3 },
+      { key: { name: "queue_wait_seconds_count", labels: "" }, add: 1 },
+    ]);
+    expect(histogramSeries(QUEUE_WAIT, 30)[0]!.key.labels).toBe('le="30"');
+    expect(histogramSeries(QUEUE_WAIT, 120.5)[0]!.key.labels).toBe('le="300"');
+    expect(histogramSeries(QUEUE_WAIT, 5000)[0]!.key.labels).toBe('le="+Inf"');
+  });
+});
+
+describe("Prometheus text", () => {
+  it("renders cumulative buckets, sums, counts and labelled counters", () => {
+    const samples: Sample[] = [];
+    const observe = (v: number) => {
+      for (const { key, add } of histogramSeries(QUEUE_WAIT, v)) {
+        const s = samples.find((x) => x.name === key.name && x.labels === key.labels);
+        if (s) s.value += add;
+        else samples.push({ ...key, value: add });
+      }
+    };
+    [0.01, 0.3, 0.4, 45, 200].forEach(observe);
+    samples.push({ name: "job_retry_total", labels: labelString({ error_kind: "UpstreamError" }), value: 3 });
+    const text = renderPrometheus(ALL_METRICS, samples);
+    expect(text).toContain("# TYPE queue_wait_seconds histogram\n");
+    expect(text).toContain('queue_wait_seconds_bucket{le="0.05"} 1\n');
+    expect(text).toContain('queue_wait_seconds_bucket{le="0.5"} 3\n');
+    expect(text).toContain('queue_wait_seconds_bucket{le="30"} 3\n');
+    expect(text).toContain('queue_wait_seconds_bucket{le="60"} 4\n');
+    expect(text).toContain('queue_wait_seconds_bucket{le="120"} 4\n');
+    expect(text).toContain('queue_wait_seconds_bucket{le="+Inf"} 5\n');
+    expect(text).toContain("queue_wait_seconds_sum 245.71\n");
+    expect(text).toContain("queue_wait_seconds_count 5\n");
+    expect(text).toContain('job_retry_total{error_kind="UpstreamError"} 3\n');
+    expect(text).toContain("optimizer_tasks_in_flight 0\n");
+    expect(text).toContain("# TYPE job_exec_seconds histogram\n");
+    expect(text).toContain("job_exec_seconds_count 0\n");
+  });
+
+  it("escapes label values", () => {
+    expect(labelString({ b: 'say "hi"', a: "x\\y" })).toBe('a="x\\\\y",b="say \\"hi\\""');
+  });
+});
+
+describe("metric outbox", () => {
+  it("resends an unconfirmed batch unchanged, and only then sends what came after", () => {
+    const outbox = emptyOutbox();
+    addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
+    addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
+    const first = batchToSend(outbox, () => "t1")!;
+    expect(first).toMatchObject({ seq: 1, token: "t1", samples: [{ value: 2 }] });
+    addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 5);
+    expect(batchToSend(outbox, () => "t2")).toEqual(first);
+    confirmSent(outbox, 1);
+    expect(batchToSend(outbox, () => "t3")).toMatchObject({ seq: 2, token: "t3", samples: [{ value: 5 }] });
+    confirmSent(outbox, 2);
+    expect(batchToSend(outbox, () => "t4")).toBeNull();
+  });
+});
+
+describe("quantile sketch", () => {
+  it("answers quantiles within a few percent", () => {
+    const sketch = emptySketch();
+    for (let i = 1; i <= 1000; i++) addToSketch(sketch, i);
+    expect(sketch.count).toBe(1000);
+    expect(sketch.sum).toBe(500500);
+    for (const [q, exact] of [[0.5, 500.5], [0.95, 950.05], [0.99, 990.01]] as const) {
+      expect(Math.abs(quantile(sketch, q)! - exact) / exact).toBeLessThan(0.03);
+    }
+    expect(quantile(emptySketch(), 0.5)).toBeNull();
+    const zeros = emptySketch();
+    [0, 0, 0, 10].forEach((v) => addToSketch(zeros, v));
+    expect(quantile(zeros, 0.5)).toBe(0);
+  });
+});

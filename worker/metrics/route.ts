@@ -1,0 +1,31 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../api/context";
+import { loadConfig } from "../config";
+import { ApiError } from "../errors";
+import { ALL_METRICS, TASKS_IN_FLIGHT } from "./definitions";
+import { renderPrometheus, type Sample } from "./prometheus";
+
+/** Counters as every job's DO has flushed them to D1, plus the in-flight gauge from the jobs' rows. */
+export async function readSamples(db: D1Database): Promise<Sample[]> {
+  const [counters, inFlight] = await db.batch<Sample | { n: number }>([
+    db.prepare("SELECT name, labels, value FROM metric_counters"),
+    db.prepare("SELECT COALESCE(SUM(running), 0) AS n FROM optimization_jobs WHERE status IN ('queued', 'running')"),
+  ]);
+  const n = (inFlight!.results[0] as { n: number }).n;
+  return [...(counters!.results as Sample[]), { name: TASKS_IN_FLIGHT.name, labels: "", value: n }];
+}
+
+const sameSecret = (a: string, b: string): boolean => {
+  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+};
+
+/** GET /metrics: Prometheus text, exact across isolates and restarts since it is read from D1. */
+export const metricsRoute = new Hono<AppEnv>().get("/", async (c) => {
+  const config = loadConfig(c.env);
+  if (!config.METRICS_ENABLED) throw new ApiError("unavailable", "metrics are disabled (METRICS_ENABLED=false)");
+  const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? "";
+  if (!config.METRICS_TOKEN || !sameSecret(token, config.METRICS_TOKEN)) throw new ApiError("unauthorized", "a valid metrics token is required");
+  const text = renderPrometheus(ALL_METRICS, await readSamples(c.env.DB));
+  return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+});
