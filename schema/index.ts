@@ -2,3 +2,4 @@ export * from "./job";
 export * from "./errors";
 export * from "./queue";
 export * from "./result";
+export * from "./dataset";

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { loadConfig } from "./config";
 import { ApiError } from "./errors";
 import { restRoutes } from "./api/rest";
+import { datasetRoutes, datasetUploadBodyLimit } from "./api/datasets";
 import { jobContext, type AppEnv } from "./api/context";
 import { createLogger } from "./log";
 import { metricsRoute } from "./metrics/route";
@@ -17,16 +18,18 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId());
-  app.use(
+  // 1 MiB for every request but dataset uploads, which take up to 50 MiB of CSV (datasetUploadBodyLimit).
+  const limitOf = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError("payload_too_large", `the request body is over ${MAX_BODY_BYTES} bytes`);
+        throw new ApiError("payload_too_large", `the request body is over ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  app.use((c, next) => limitOf(datasetUploadBodyLimit(c.req.method, c.req.path) ?? MAX_BODY_BYTES)(c, next));
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/api/v1", restRoutes);
+  app.route("/api/v1", datasetRoutes);
   app.route("/metrics", metricsRoute);
   app.use(
     "/trpc/*",

@@ -1,6 +1,6 @@
 import { TaskChunkMessage, type ResultSummary } from "../../schema";
 import { loadConfig } from "../config";
-import { loadBars } from "../engine/datasets";
+import { datasetCacheKey, loadDatasetBars } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
 import type { SeriesCache } from "../engine/types";
@@ -9,11 +9,15 @@ import { jobStub } from "../job-ref";
 import { createLogger } from "../log";
 import { runChunk } from "./run-chunk";
 
-/** Indicator series survive across chunks in this isolate: one cache per dataset. */
+/** Indicator series survive across chunks in this isolate: one cache per dataset, the most recent few. */
+const MAX_CACHED_DATASETS = 4;
 const seriesCaches = new Map<string, SeriesCache>();
 const cacheFor = (dataset: string): SeriesCache => {
   let cache = seriesCaches.get(dataset);
-  if (!cache) seriesCaches.set(dataset, (cache = createSeriesCache()));
+  if (cache) seriesCaches.delete(dataset);
+  else cache = createSeriesCache();
+  seriesCaches.set(dataset, cache);
+  if (seriesCaches.size > MAX_CACHED_DATASETS) seriesCaches.delete(seriesCaches.keys().next().value!);
   return cache;
 };
 
@@ -44,8 +48,9 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
       try {
         const { ran, stopped } = await runChunk(chunk, {
           strategy,
-          loadBars: () => loadBars(chunk.dataset),
-          cache: cacheFor(chunk.dataset),
+          loadBars: () => loadDatasetBars(env, chunk.tenant, chunk.dataset),
+          // Upload ids are unique within a tenant only: the cache key includes the tenant.
+          cache: cacheFor(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),
           saveSummary: async (summary: ResultSummary) => {
             await env.RESULTS.put(resultSummaryKey(chunk.tenant, summary.id), JSON.stringify(summary), {

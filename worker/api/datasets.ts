@@ -1,0 +1,58 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { DATASET_MAX_BYTES, DatasetByIdInput, UploadDatasetQuery } from "../../schema/dataset";
+import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
+import { ApiError } from "../errors";
+import { zodIssues } from "../jobs/validate-spec";
+import { jobContext, type AppEnv } from "./context";
+
+/** REST upload body limit: the CSV itself. */
+export const DATASET_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES;
+/** tRPC upload body limit: the CSV inside JSON, whose escapes (`\n`, `\"`) add a little; the CSV is held to 50 MiB. */
+export const DATASET_TRPC_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES + 8 * 1024 * 1024;
+
+/**
+ * The body limit of a dataset upload request (REST `POST /api/v1/datasets`, or a tRPC POST that
+ * calls `datasets.upload`, batched or not); undefined for every other request (the global 1 MiB).
+ */
+export function datasetUploadBodyLimit(method: string, path: string): number | undefined {
+  if (method !== "POST") return undefined;
+  if (path === "/api/v1/datasets" || path === "/api/v1/datasets/") return DATASET_UPLOAD_BODY_BYTES;
+  if (path.startsWith("/trpc/") && path.slice("/trpc/".length).split(",").includes("datasets.upload")) return DATASET_TRPC_UPLOAD_BODY_BYTES;
+  return undefined;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError("validation_failed", "invalid request", zodIssues(parsed.error));
+  return parsed.data;
+}
+
+const CSV_TYPES = new Set(["text/csv", "text/plain", "application/csv"]);
+
+/** REST under /api/v1: upload (raw CSV body), list and get datasets; tRPC `datasets.*` does the same. */
+export const datasetRoutes = new Hono<AppEnv>()
+  .post("/datasets", async (c) => {
+    const ctx = jobContext(c);
+    const { name } = parse(UploadDatasetQuery, c.req.query());
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (!CSV_TYPES.has(type)) {
+      throw new ApiError("validation_failed", "the body must be CSV", [
+        { path: "content-type", message: `expected text/csv, got ${type === "" ? "none" : JSON.stringify(type)}` },
+      ]);
+    }
+    // c.req.raw, not c.req.text(): the CSV is read as a stream and never held whole.
+    const dataset = await uploadDataset(ctx, name, c.req.raw.body);
+    c.header("Location", `/api/v1/datasets/${dataset.id}`);
+    return c.json(dataset, 201);
+  })
+  .get("/datasets", async (c) => {
+    const ctx = jobContext(c);
+    parse(z.strictObject({}), c.req.query());
+    return c.json(await listDatasets(ctx));
+  })
+  .get("/datasets/:id", async (c) => {
+    const ctx = jobContext(c);
+    const { id } = parse(DatasetByIdInput, { id: c.req.param("id") });
+    return c.json(await getDataset(ctx, id));
+  });

@@ -1,0 +1,25 @@
+import type { Bars } from "../engine/types";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Close-only bars: open, high and low are the close array itself (no copy), volume is zeros.
+ * Like every Bars, read-only.
+ */
+export const barsFromCloses = (time: Float64Array, close: Float64Array): Bars => ({
+  length: time.length,
+  time,
+  open: close,
+  high: close,
+  low: close,
+  close,
+  volume: new Float64Array(time.length),
+});
+
+/** `YYYY-MM-DD` for a UTC midnight when `dateOnly`, else the full ISO timestamp. */
+export const formatBarTime = (time: number, dateOnly: boolean): string => {
+  const iso = new Date(time).toISOString();
+  return dateOnly ? iso.slice(0, 10) : iso;
+};
+
+export const isUtcMidnight = (time: number): boolean => time % DAY_MS === 0;
