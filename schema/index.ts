@@ -3,3 +3,4 @@ export * from "./errors";
 export * from "./queue";
 export * from "./result";
 export * from "./dataset";
+export * from "./catalog";

@@ -4,7 +4,8 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { loadConfig } from "./config";
 import { ApiError } from "./errors";
-import { restRoutes } from "./api/rest";
+import { catalogRoutes } from "./api/catalog";
+import { optimizationRoutes } from "./api/optimizations";
 import { datasetRoutes, datasetUploadBodyLimit } from "./api/datasets";
 import { jobContext, type AppEnv } from "./api/context";
 import { createLogger } from "./log";
@@ -28,7 +29,8 @@ export function createApp(): Hono<AppEnv> {
     });
   app.use((c, next) => limitOf(datasetUploadBodyLimit(c.req.method, c.req.path) ?? MAX_BODY_BYTES)(c, next));
   app.get("/health", (c) => c.json({ ok: true }));
-  app.route("/api/v1", restRoutes);
+  app.route("/api/v1", optimizationRoutes);
+  app.route("/api/v1", catalogRoutes);
   app.route("/api/v1", datasetRoutes);
   app.route("/metrics", metricsRoute);
   app.use(

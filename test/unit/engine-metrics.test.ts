@@ -4,9 +4,9 @@ import { MetricsAccumulator, PERFORMANCE_METRICS, PROFIT_FACTOR_NO_LOSS, type Pe
 
 const SQRT252 = Math.sqrt(252);
 
-function metricsOf(returns: number[], positions: number[]): PerformanceMetrics {
-  const acc = new MetricsAccumulator();
-  returns.forEach((r, i) => acc.push(r, positions[i] as number));
+function metricsOf(returns: number[], positions: number[], closing: (number | undefined)[] = [], shift?: number): PerformanceMetrics {
+  const acc = new MetricsAccumulator(shift);
+  returns.forEach((r, i) => acc.push(r, positions[i] as number, closing[i]));
   return acc.finish();
 }
 
@@ -101,6 +101,76 @@ describe("MetricsAccumulator", () => {
     const m = metricsOf([0.5, -1.2, 0.1], [1, 1, 1]);
     expect(m.cagr).toBe(-1);
     expect(Object.values(m).every(Number.isFinite)).toBe(true);
+  });
+
+  it("takes the worst drawdown over several peaks", () => {
+    // equity 1.1, 0.88, 1.144, 1.0296, 0.97812, 1.46718: peak 1.1 -> 0.88 is -20%; peak 1.144 -> 0.97812 is -14.5%.
+    const m = metricsOf([0.1, -0.2, 0.3, -0.1, -0.05, 0.5], [1, 1, 1, 1, 1, 1]);
+    expect(m.maxDrawdown).toBeCloseTo(-0.2, 14);
+    expect(m.totalReturn).toBeCloseTo(0.46718, 14);
+    // The drawdown of the last peak counts too, though no new peak follows it.
+    expect(metricsOf([0.1, 0.1, -0.3, 0.05], [1, 1, 1, 1]).maxDrawdown).toBeCloseTo(-0.3, 14);
+  });
+
+  it("scores a price gap like any other bar", () => {
+    // A 50% gap up then a 40% gap down: equity 1.5 then 0.9.
+    const m = metricsOf([0, 0.5, -0.4, 0], [1, 1, 1, 0]);
+    expect(m.totalReturn).toBeCloseTo(-0.1, 14);
+    expect(m.maxDrawdown).toBeCloseTo(-0.4, 14);
+    expect(m.winRate).toBe(0);
+    expect(m.trades).toBe(1);
+    // mean 0.025; deviations -0.025, 0.475, -0.425, -0.025: sum of squares 0.4075.
+    expect(m.volatility).toBeCloseTo(Math.sqrt(0.4075 / 3) * SQRT252, 13);
+    expect(m.sortino).toBeCloseTo((0.025 / Math.sqrt(0.16 / 4)) * SQRT252, 13);
+  });
+
+  it("gives constant returns zero volatility, exactly", () => {
+    const m = metricsOf([0.01, 0.01, 0.01, 0.01], [1, 1, 1, 1]);
+    expect(m.volatility).toBe(0);
+    expect(m.sharpe).toBe(0);
+    expect(m.totalReturn).toBeCloseTo(1.01 ** 4 - 1, 15);
+  });
+
+  it("gives the same metrics whatever the variance shift, to rounding", () => {
+    const r = [0.013, -0.021, 0.004, 0.0301, -0.0077, 0.002, -0.011];
+    const p = [1, 1, 1, 1, 1, 1, 1];
+    const a = metricsOf(r, p);
+    for (const shift of [0, 0.5, -0.02]) {
+      const b = metricsOf(r, p, [], shift);
+      for (const name of PERFORMANCE_METRICS) expect(b[name], `${name} shift ${shift}`).toBeCloseTo(a[name], 12);
+    }
+  });
+
+  it("charges the bar that exits to flat to the closed trade", () => {
+    // Entry bar 1 (+10% less a 1% cost), held bar 2 (+10%), exit bar 3: only the 1% exit cost.
+    // Trade: 1.09 * 1.1 * 0.99 - 1 = 0.18701.
+    const m = metricsOf([0, 0.09, 0.1, -0.01, 0], [0, 1, 1, 0, 0]);
+    expect(m.trades).toBe(1);
+    expect(m.winRate).toBe(1);
+    expect(m.profitFactor).toBe(PROFIT_FACTOR_NO_LOSS);
+    // A losing trade whose loss is only its exit cost.
+    const loss = metricsOf([0, 0, -0.01, 0, 0.05, 0], [0, 1, 0, 1, 1, 0]);
+    expect(loss.winRate).toBeCloseTo(1 / 2, 15);
+    expect(loss.profitFactor).toBeCloseTo(0.05 / 0.01, 12);
+  });
+
+  it("splits a flip bar between the trade it ends and the one it starts", () => {
+    // Bar 2 flips long -> short with r = 0.03, of which the closing leg -0.02 is the long's:
+    // long: 1.1 * 0.98 - 1 = 0.078 (win); short: bar 2's rest 0.05, then bar 3's 0.1, closed flat on bar 4
+    // (r 0): 1.05 * 1.1 - 1 = 0.155 (win).
+    const split = metricsOf([0, 0.1, 0.03, 0.1, 0], [0, 1, -1, -1, 0], [undefined, undefined, -0.02]);
+    expect(split.trades).toBe(2);
+    expect(split.winRate).toBe(1);
+    // Without a closing leg the whole flip bar goes to the new trade: long 0.1, short 1.03 * 1.1 - 1.
+    const whole = metricsOf([0, 0.1, -0.13, 0.1, 0], [0, 1, -1, -1, 0]);
+    expect(whole.winRate).toBeCloseTo(1 / 2, 15);
+    expect(whole.profitFactor).toBeCloseTo(0.1 / (1 - 0.87 * 1.1), 12);
+  });
+
+  it("can finish more than once (finish does not change the totals)", () => {
+    const acc = new MetricsAccumulator();
+    [0.01, -0.02, 0.03].forEach((r) => acc.push(r, 1));
+    expect(acc.finish()).toEqual(acc.finish());
   });
 
   it("refuses to finish without bars", () => {

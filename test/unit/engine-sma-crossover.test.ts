@@ -105,7 +105,7 @@ describe("sma-crossover", () => {
         if (fast < slow) await runBacktest(smaCrossover, ctxOf(bars, { fast, slow }, cache));
       }
     }
-    expect(computed.sort()).toEqual(["sma:close:10", "sma:close:20", "sma:close:5", "sma:close:50"]);
+    expect(computed.sort()).toEqual(["ret:close", "sma:close:10", "sma:close:20", "sma:close:5", "sma:close:50", "zero"]);
   });
 
   it("matches an independent reference on sp500 for a small grid to 1e-9 relative", async () => {

@@ -70,7 +70,15 @@ describe("synthetic", () => {
 
 describe("strategy registry", () => {
   it("finds strategies by id and nothing else", () => {
-    expect(Object.keys(STRATEGIES).sort()).toEqual(["sma-crossover", "synthetic"]);
+    expect(Object.keys(STRATEGIES).sort()).toEqual([
+      "bollinger-reversion",
+      "donchian-breakout",
+      "ema-crossover",
+      "macd",
+      "rsi-reversion",
+      "sma-crossover",
+      "synthetic",
+    ]);
     expect(getStrategy("sma-crossover")).toBe(smaCrossover);
     expect(getStrategy("synthetic")).toBe(synthetic);
     expect(getStrategy("nope")).toBeUndefined();

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { DATASET_MAX_BYTES, DatasetByIdInput, UploadDatasetQuery } from "../../schema/dataset";
 import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
 import { ApiError } from "../errors";
-import { zodIssues } from "../jobs/validate-spec";
+import { parseInput } from "./parse";
 import { jobContext, type AppEnv } from "./context";
 
 /** REST upload body limit: the CSV itself. */
@@ -22,19 +22,13 @@ export function datasetUploadBodyLimit(method: string, path: string): number | u
   return undefined;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ApiError("validation_failed", "invalid request", zodIssues(parsed.error));
-  return parsed.data;
-}
-
 const CSV_TYPES = new Set(["text/csv", "text/plain", "application/csv"]);
 
 /** REST under /api/v1: upload (raw CSV body), list and get datasets; tRPC `datasets.*` does the same. */
 export const datasetRoutes = new Hono<AppEnv>()
   .post("/datasets", async (c) => {
     const ctx = jobContext(c);
-    const { name } = parse(UploadDatasetQuery, c.req.query());
+    const { name } = parseInput(UploadDatasetQuery, c.req.query());
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (!CSV_TYPES.has(type)) {
       throw new ApiError("validation_failed", "the body must be CSV", [
@@ -48,11 +42,11 @@ export const datasetRoutes = new Hono<AppEnv>()
   })
   .get("/datasets", async (c) => {
     const ctx = jobContext(c);
-    parse(z.strictObject({}), c.req.query());
+    parseInput(z.strictObject({}), c.req.query());
     return c.json(await listDatasets(ctx));
   })
   .get("/datasets/:id", async (c) => {
     const ctx = jobContext(c);
-    const { id } = parse(DatasetByIdInput, { id: c.req.param("id") });
+    const { id } = parseInput(DatasetByIdInput, { id: c.req.param("id") });
     return c.json(await getDataset(ctx, id));
   });

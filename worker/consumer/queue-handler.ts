@@ -7,6 +7,7 @@ import type { SeriesCache } from "../engine/types";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
 import { createLogger } from "../log";
+import { putResultSummary } from "../results/store";
 import { runChunk } from "./run-chunk";
 
 /** Indicator series survive across chunks in this isolate: one cache per dataset, the most recent few. */
@@ -21,7 +22,6 @@ const cacheFor = (dataset: string): SeriesCache => {
   return cache;
 };
 
-export const resultSummaryKey = (tenant: string, id: string): string => `${tenant}/results/${id}.json`;
 
 /** Queue consumer: each message is one chunk; chunks of a batch run side by side. */
 export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -52,11 +52,7 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
           // Upload ids are unique within a tenant only: the cache key includes the tenant.
           cache: cacheFor(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),
-          saveSummary: async (summary: ResultSummary) => {
-            await env.RESULTS.put(resultSummaryKey(chunk.tenant, summary.id), JSON.stringify(summary), {
-              httpMetadata: { contentType: "application/json" },
-            });
-          },
+          saveSummary: (summary: ResultSummary) => putResultSummary(env.RESULTS, summary),
           checkinMs: config.CHECKIN_MS,
         });
         chunkLog.debug("chunk.consumed", { tasks: chunk.tasks.length, ran, stopped });

@@ -2,6 +2,7 @@ import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage, TaskOutco
 import { taskErrorOf, type TaskError } from "../errors";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
+import { resultSummaryIdOf } from "../results/store";
 
 export interface ChunkDeps {
   strategy: Strategy;
@@ -14,7 +15,6 @@ export interface ChunkDeps {
   now?: () => number;
 }
 
-export const resultSummaryIdOf = (jobId: string, index: number, attempt: number): string => `${jobId}.${index}.a${attempt}`;
 
 /**
  * Runs one chunk's backtests one after another. Every `checkinMs` of work it reports what finished

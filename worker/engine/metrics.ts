@@ -23,7 +23,10 @@ export type PerformanceMetrics = {
   calmar: number;
   /** Entries: the position going from flat to nonzero, or flipping sign. */
   trades: number;
-  /** Winning closed trades / closed trades; 0 when none. A trade's return is prod(1 + r) over its bars - 1. */
+  /**
+   * Winning closed trades / closed trades; 0 when none. A trade's return is prod(1 + r) over its
+   * bars - 1, its bars being those it is held plus its share of the bar that ends it (see MetricsAccumulator).
+   */
   winRate: number;
   /** Gross profit / gross loss of closed trades; 999 when something was won and nothing lost, 0 when neither */
   profitFactor: number;
@@ -46,89 +49,157 @@ export const PERFORMANCE_METRICS = [
 ] as const satisfies readonly (keyof PerformanceMetrics)[];
 
 /**
+ * What the metrics are computed from: running totals over the counted bars. Both the streaming
+ * MetricsAccumulator and the simulator's inlined hot loop (simulate.ts) keep these totals with the
+ * same floating-point operations, so they produce the same bits.
+ */
+export interface MetricsTotals {
+  /** Counted bars. */
+  n: number;
+  /** Variance shift K: sum and sumSq are of (r - K); K near the mean keeps them exact enough. */
+  shift: number;
+  sum: number;
+  sumSq: number;
+  /** sum(min(r, 0)^2) */
+  downsideSq: number;
+  /** prod(1 + r) */
+  equity: number;
+  /** The running peak of equity and the lowest equity since it. */
+  peak: number;
+  trough: number;
+  /** Worst drawdown of the peaks before the current one (the current one is trough / peak - 1). */
+  maxDrawdown: number;
+  exposed: number;
+  trades: number;
+  closed: number;
+  wins: number;
+  grossProfit: number;
+  grossLoss: number;
+}
+
+/** The metrics of the totals (see PerformanceMetrics). */
+export function metricsOf(totals: MetricsTotals): PerformanceMetrics {
+  const { n, sum } = totals;
+  if (n === 0) throw new InternalError("metrics: no bars counted");
+  const annual = Math.sqrt(BARS_PER_YEAR);
+  const mean = totals.shift + sum / n;
+  // Shifted sums: m2 = sum((r - K)^2) - (sum(r - K))^2 / n; the clamp absorbs rounding below 0.
+  const m2 = totals.sumSq - (sum * sum) / n;
+  const sd = n < 2 || !(m2 > 0) ? 0 : Math.sqrt(m2 / (n - 1));
+  const downsideDev = Math.sqrt(totals.downsideSq / n);
+  const equity = totals.equity;
+  const cagr = equity <= 0 ? -1 : Math.pow(equity, BARS_PER_YEAR / n) - 1;
+  const current = totals.trough / totals.peak - 1;
+  const maxDrawdown = current < totals.maxDrawdown ? current : totals.maxDrawdown;
+  return {
+    totalReturn: equity - 1,
+    cagr,
+    volatility: sd * annual,
+    sharpe: sd === 0 ? 0 : (mean / sd) * annual,
+    sortino: downsideDev === 0 ? 0 : (mean / downsideDev) * annual,
+    maxDrawdown,
+    calmar: maxDrawdown === 0 ? 0 : cagr / -maxDrawdown,
+    trades: totals.trades,
+    winRate: totals.closed === 0 ? 0 : totals.wins / totals.closed,
+    profitFactor:
+      totals.grossLoss === 0 ? (totals.grossProfit > 0 ? PROFIT_FACTOR_NO_LOSS : 0) : totals.grossProfit / totals.grossLoss,
+    exposure: totals.exposed / n,
+  };
+}
+
+/**
  * Performance metrics over counted bar returns r_1..r_n and the positions held during them,
- * accumulated in one pass with no per-bar allocation (it runs inside grid-search hot loops).
- * The position before the first counted bar is flat.
+ * accumulated in one pass with no per-bar allocation. The position before the first counted bar
+ * is flat. The simulator inlines the same updates in its metrics-only loop (simulate.ts); this
+ * class is the readable reference and serves the detail path.
+ *
+ * Trades: a trade is entered when the position goes from flat to nonzero or flips sign, and ends
+ * on the bar whose position is flat or of the other sign. Its return compounds the returns of the
+ * bars it is held and, on the bar that ends it, the part of that bar's return that belongs to it
+ * (`closing` in push: exit costs and, with next-open fills, the move from the previous close to the
+ * exit fill). A bar that ends a trade by going flat belongs to it entirely.
  */
 export class MetricsAccumulator {
-  private n = 0;
-  // Welford's running mean and sum of squared deviations: stable where sum/sum-of-squares is not.
-  private mean = 0;
-  private m2 = 0;
-  private downsideSq = 0;
-  private equity = 1;
-  private peak = 1;
-  private maxDrawdown = 0;
-  private exposed = 0;
+  private readonly totals: MetricsTotals;
   private position = 0;
-  private trades = 0;
   private tradeGrowth = 1;
-  private closed = 0;
-  private wins = 0;
-  private grossProfit = 0;
-  private grossLoss = 0;
 
-  /** Adds bar return r, earned while holding `position` (its sign is the side, 0 is flat). */
-  push(r: number, position: number): void {
-    const n = ++this.n;
-    const delta = r - this.mean;
-    this.mean += delta / n;
-    this.m2 += delta * (r - this.mean);
-    if (r < 0) this.downsideSq += r * r;
+  /** `shift`: the variance shift (see MetricsTotals); by default the first pushed return. */
+  constructor(private readonly shift = NaN) {
+    this.totals = {
+      n: 0,
+      shift: 0,
+      sum: 0,
+      sumSq: 0,
+      downsideSq: 0,
+      equity: 1,
+      peak: 1,
+      trough: 1,
+      maxDrawdown: 0,
+      exposed: 0,
+      trades: 0,
+      closed: 0,
+      wins: 0,
+      grossProfit: 0,
+      grossLoss: 0,
+    };
+  }
 
-    this.equity *= 1 + r;
-    if (this.equity > this.peak) this.peak = this.equity;
-    else {
-      const dd = this.equity / this.peak - 1;
-      if (dd < this.maxDrawdown) this.maxDrawdown = dd;
-    }
+  /**
+   * Adds bar return r, earned while holding `position` (its sign is the side, 0 is flat).
+   * `closing`: the part of r that belongs to the trade this bar ends, if it ends one (ignored
+   * otherwise); the rest belongs to the position held from this bar on. Default: all of r when the
+   * bar goes flat, none on a flip.
+   */
+  push(r: number, position: number, closing = position === 0 ? r : 0): void {
+    const s = this.totals;
+    if (s.n === 0) s.shift = Number.isNaN(this.shift) ? r : this.shift;
+    s.n++;
+    const d = r - s.shift;
+    s.sum += d;
+    s.sumSq += d * d;
+    const neg = r < 0 ? r : 0;
+    s.downsideSq += neg * neg;
 
+    s.equity *= 1 + r;
+    if (s.equity > s.peak) {
+      const dd = s.trough / s.peak - 1;
+      if (dd < s.maxDrawdown) s.maxDrawdown = dd;
+      s.peak = s.equity;
+      s.trough = s.equity;
+    } else if (s.equity < s.trough) s.trough = s.equity;
+
+    let held = r;
     const prev = this.position;
     if (position !== prev) {
       const enters = position !== 0 && (prev === 0 || position > 0 !== prev > 0);
-      if (prev !== 0 && (position === 0 || enters)) this.closeTrade();
+      if (prev !== 0 && (position === 0 || enters)) {
+        this.closeTrade(this.tradeGrowth * (1 + closing) - 1);
+        held = r - closing;
+      }
       if (enters) {
-        this.trades++;
+        s.trades++;
         this.tradeGrowth = 1;
       }
       this.position = position;
     }
     if (position !== 0) {
-      this.exposed++;
-      this.tradeGrowth *= 1 + r;
+      s.exposed++;
+      this.tradeGrowth *= 1 + held;
     }
   }
 
-  private closeTrade(): void {
-    const ret = this.tradeGrowth - 1;
-    this.closed++;
+  private closeTrade(ret: number): void {
+    const s = this.totals;
+    s.closed++;
     if (ret > 0) {
-      this.wins++;
-      this.grossProfit += ret;
-    } else if (ret < 0) this.grossLoss -= ret;
+      s.wins++;
+      s.grossProfit += ret;
+    } else if (ret < 0) s.grossLoss -= ret;
   }
 
   /** The metrics so far (see PerformanceMetrics); a trade still open at the last bar is not a closed trade. */
   finish(): PerformanceMetrics {
-    const n = this.n;
-    if (n === 0) throw new InternalError("metrics: no bars counted");
-    const annual = Math.sqrt(BARS_PER_YEAR);
-    const sd = n < 2 ? 0 : Math.sqrt(this.m2 / (n - 1));
-    const downsideDev = Math.sqrt(this.downsideSq / n);
-    const cagr = this.equity <= 0 ? -1 : Math.pow(this.equity, BARS_PER_YEAR / n) - 1;
-    return {
-      totalReturn: this.equity - 1,
-      cagr,
-      volatility: sd * annual,
-      sharpe: sd === 0 ? 0 : (this.mean / sd) * annual,
-      sortino: downsideDev === 0 ? 0 : (this.mean / downsideDev) * annual,
-      maxDrawdown: this.maxDrawdown,
-      calmar: this.maxDrawdown === 0 ? 0 : cagr / -this.maxDrawdown,
-      trades: this.trades,
-      winRate: this.closed === 0 ? 0 : this.wins / this.closed,
-      profitFactor:
-        this.grossLoss === 0 ? (this.grossProfit > 0 ? PROFIT_FACTOR_NO_LOSS : 0) : this.grossProfit / this.grossLoss,
-      exposure: this.exposed / n,
-    };
+    return metricsOf(this.totals);
   }
 }
