@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
     tasks: { type: "string", default: "2000" },
     "sleep-ms": { type: "string", default: "20" },
     concurrency: { type: "string", default: "4" },
-    "timeout-s": { type: "string", default: "240" },
+    "timeout-s": { type: "string", default: "420" },
   },
 });
 const int = (name: keyof typeof args) => {
