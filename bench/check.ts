@@ -35,35 +35,3 @@ export function checkAgreement(pairs: readonly RunPair[], metrics: readonly stri
   }
   return out;
 }
-
-/** `text` of a daily OHLC CSV with a header naming date, open, high, low, close (any order, more columns ignored). */
-export function parseDailyCsv(text: string): { time: Float64Array; open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array; length: number } {
-  const lines = text.trim().split(/\r?\n/);
-  const header = lines[0]!.split(",").map((h) => h.trim().toLowerCase());
-  const col = (name: string): number => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`csv: no ${name} column`);
-    return i;
-  };
-  const [iDate, iOpen, iHigh, iLow, iClose] = ["date", "open", "high", "low", "close"].map(col) as [number, number, number, number, number];
-  const length = lines.length - 1;
-  const bars = {
-    length,
-    time: new Float64Array(length),
-    open: new Float64Array(length),
-    high: new Float64Array(length),
-    low: new Float64Array(length),
-    close: new Float64Array(length),
-    volume: new Float64Array(length),
-  };
-  for (let i = 0; i < length; i++) {
-    const cells = lines[i + 1]!.split(",");
-    bars.time[i] = Date.parse(`${cells[iDate]!.trim()}T00:00:00Z`);
-    bars.open[i] = Number(cells[iOpen]);
-    bars.high[i] = Number(cells[iHigh]);
-    bars.low[i] = Number(cells[iLow]);
-    bars.close[i] = Number(cells[iClose]);
-    if (![bars.time[i], bars.open[i], bars.high[i], bars.low[i], bars.close[i]].every(Number.isFinite)) throw new Error(`csv line ${i + 2}: bad row`);
-  }
-  return bars;
-}

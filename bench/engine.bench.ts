@@ -12,13 +12,14 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DataFrame, Series } from "data-forge";
 import { analyze, backtest, type IBar, type IStrategy } from "grademark";
+import { parseOhlcvCsv } from "../worker/datasets/ohlcv-csv";
 import { sma } from "../worker/engine/indicators";
 import { runBacktest } from "../worker/engine/run-backtest";
 import { createSeriesCache } from "../worker/engine/series-cache";
 import { smaCrossover } from "../worker/engine/strategies/sma-crossover";
 import type { Bars, RunContext } from "../worker/engine/types";
 import type { BacktestOptions } from "../schema";
-import { checkAgreement, parseDailyCsv, type RunPair } from "./check";
+import { checkAgreement, type RunPair } from "./check";
 import { plainSmaCrossover } from "./plain";
 
 const CSV = fileURLToPath(new URL("../node_modules/vega-datasets/data/sp500-2000.csv", import.meta.url));
@@ -230,7 +231,7 @@ function spread(count: number): number[] {
 }
 
 const started = performance.now();
-const all = parseDailyCsv(readFileSync(CSV, "utf8")) as Bars;
+const all = parseOhlcvCsv(readFileSync(CSV, "utf8"));
 console.log(`node ${process.version}, ${all.length} bars of sp500 from ${CSV.replace(/.*node_modules/, "node_modules")}`);
 let ok = true;
 for (const length of (process.env.BENCH_SIZES ?? `2500,${all.length}`).split(",").map(Number)) ok = (await benchSize(all, length)) && ok;

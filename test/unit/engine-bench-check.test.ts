@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkAgreement, parseDailyCsv, type RunPair } from "../../bench/check";
+import { checkAgreement, type RunPair } from "../../bench/check";
 import { plainSmaCrossover } from "../../bench/plain";
-import { loadBars } from "../../worker/engine/datasets";
+import { sp500Bars } from "../fixtures";
 import { simpleReturns, sma } from "../../worker/engine/indicators";
 import { PERFORMANCE_METRICS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
@@ -33,7 +33,7 @@ describe("bench correctness check", () => {
 
   it("finds the engine and the bench's plain loop in agreement on sp500 (all metrics, 1e-9)", async () => {
     // What `npm run bench` checks before timing, on a smaller grid, in workerd.
-    const bars = loadBars("sp500");
+    const bars = sp500Bars();
     const cache = createSeriesCache();
     const ret = simpleReturns(bars.close);
     const pairs: RunPair[] = [];
@@ -51,14 +51,5 @@ describe("bench correctness check", () => {
     // And the check would notice a broken engine.
     const broken = pairs.map((p) => ({ ...p, a: { ...p.a, sharpe: p.a.sharpe! * 1.000001 } }));
     expect(checkAgreement(broken, ["totalReturn", "sharpe"], 1e-9).length).toBe(13);
-  });
-
-  it("parses the daily CSV the bench reads", () => {
-    const bars = parseDailyCsv("date,open,high,low,close,adjclose,volume\n2000-01-03,1469.25,1478,1438.359985,1455.219971,1455.219971,931800000\n2000-01-04,1455.219971,1455.219971,1397.430054,1399.420044,1399.420044,1009000000\n");
-    expect(bars.length).toBe(2);
-    expect(Array.from(bars.time)).toEqual([Date.UTC(2000, 0, 3), Date.UTC(2000, 0, 4)]);
-    expect(Array.from(bars.close)).toEqual([1455.219971, 1399.420044]);
-    expect(() => parseDailyCsv("date,open,high,low\n2000-01-03,1,2,0.5\n")).toThrow(/close/);
-    expect(() => parseDailyCsv("date,open,high,low,close\n2000-01-03,1,2,x,1\n")).toThrow(/line 2/);
   });
 });

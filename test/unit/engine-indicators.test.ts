@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InternalError } from "../../worker/errors";
-import { loadBars } from "../../worker/engine/datasets";
+import { sp500Bars } from "../fixtures";
 import { ema, rollingMax, rollingMin, rollingStd, rsi, simpleReturns, sma } from "../../worker/engine/indicators";
 
 function naiveSma(values: ArrayLike<number>, window: number): number[] {
@@ -42,7 +42,7 @@ describe("sma", () => {
   });
 
   it("matches a naive mean on the sp500 closes to 1e-12 relative", () => {
-    const { close } = loadBars("sp500");
+    const { close } = sp500Bars();
     for (const w of [1, 2, 7, 20, 50, 200, 1000, close.length]) {
       expect(maxRelError(sma(close, w), naiveSma(close, w)), `window ${w}`).toBeLessThan(1e-12);
     }
@@ -83,7 +83,7 @@ describe("ema", () => {
   });
 
   it("matches the recurrence on the sp500 closes", () => {
-    const { close } = loadBars("sp500");
+    const { close } = sp500Bars();
     const w = 26;
     const alpha = 2 / 27;
     let e = close.slice(0, w).reduce((a, b) => a + b, 0) / w;
@@ -111,7 +111,7 @@ describe("rollingStd", () => {
   });
 
   it("matches a naive two-pass computation on the sp500 closes to 1e-11 relative", () => {
-    const { close } = loadBars("sp500");
+    const { close } = sp500Bars();
     // Up to 64 bars exact at every bar; from 65 the sliding update, re-anchored every window.
     for (const w of [2, 5, 20, 64, 65, 200, 1000]) {
       expect(maxRelError(rollingStd(close, w), naiveStd(close, w)), `window ${w}`).toBeLessThan(1e-11);
@@ -137,7 +137,7 @@ describe("rsi", () => {
   });
 
   it("stays within 0..100 on the sp500 closes", () => {
-    const out = rsi(loadBars("sp500").close, 14);
+    const out = rsi(sp500Bars().close, 14);
     for (let i = 14; i < out.length; i++) expect(out[i]! >= 0 && out[i]! <= 100).toBe(true);
   });
 });
@@ -151,7 +151,7 @@ describe("rollingMax / rollingMin", () => {
   });
 
   it("match a naive scan on the sp500 highs and lows", () => {
-    const { high, low } = loadBars("sp500");
+    const { high, low } = sp500Bars();
     for (const w of [2, 20, 55, 300]) {
       const mx = rollingMax(high, w);
       const mn = rollingMin(low, w);

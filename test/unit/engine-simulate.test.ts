@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestOptions, ParamSet, TradeRecord } from "../../schema";
 import { InternalError, ParamInvalid } from "../../worker/errors";
-import { loadBars } from "../../worker/engine/datasets";
+import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS, type PerformanceMetrics } from "../../worker/engine/metrics";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { EQUITY_POINTS, pickEvenly, signalBuffer, simulate, zeroSeries, type Signal } from "../../worker/engine/simulate";
@@ -220,7 +220,7 @@ describe("simulate, equity curve", () => {
   });
 
   it("starts at 1 the bar before the first counted one and ends at the last bar at 1 + totalReturn", () => {
-    const bars = loadBars("sp500");
+    const bars = sp500Bars();
     const ctx: RunContext = { bars, params: { fast: 10, slow: 50 }, attempt: 1, cache: createSeriesCache(), options: CLOSE };
     const { metrics, equity } = smaCrossover.run(ctx) as BacktestResult;
     expect(equity!.length).toBe(EQUITY_POINTS);
@@ -247,7 +247,7 @@ describe("simulate, equity curve", () => {
 
 describe("simulate", () => {
   it("produces no curve or trades with detail off, and the same metrics bit for bit", () => {
-    const bars = loadBars("sp500");
+    const bars = sp500Bars();
     for (const options of [CLOSE, { ...CLOSE, feeBps: 5, slippageBps: 3 }, { ...CLOSE, execution: "next-open" as const, feeBps: 7 }]) {
       for (const params of [{ fast: 5, slow: 20 }, { fast: 10, slow: 50, allowShort: true }] as ParamSet[]) {
         const base = { bars, params, attempt: 1, cache: createSeriesCache(), options };

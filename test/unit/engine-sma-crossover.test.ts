@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ParamSet } from "../../schema";
 import { ParamInvalid } from "../../worker/errors";
-import { loadBars } from "../../worker/engine/datasets";
+import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PROFIT_FACTOR_NO_LOSS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
@@ -83,7 +83,7 @@ describe("sma-crossover", () => {
     [{ fast: 5, slow: 1001 }, /slow/],
     [{ fast: 5 }, /slow/],
   ] as [ParamSet, RegExp][])("rejects %o with ParamInvalid", async (params, message) => {
-    const run = runBacktest(smaCrossover, ctxOf(loadBars("sp500"), params));
+    const run = runBacktest(smaCrossover, ctxOf(sp500Bars(), params));
     await expect(run).rejects.toThrow(ParamInvalid);
     await expect(run).rejects.toThrow(message);
   });
@@ -99,7 +99,7 @@ describe("sma-crossover", () => {
     const inner = createSeriesCache();
     const computed: string[] = [];
     const cache: SeriesCache = { get: (key, compute) => inner.get(key, () => (computed.push(key), compute())) };
-    const bars = loadBars("sp500");
+    const bars = sp500Bars();
     for (const fast of [5, 10, 20]) {
       for (const slow of [20, 50]) {
         if (fast < slow) await runBacktest(smaCrossover, ctxOf(bars, { fast, slow }, cache));
@@ -109,7 +109,7 @@ describe("sma-crossover", () => {
   });
 
   it("matches an independent reference on sp500 for a small grid to 1e-9 relative", async () => {
-    const bars = loadBars("sp500");
+    const bars = sp500Bars();
     const closes = Array.from(bars.close);
     const cache = createSeriesCache();
     let checked = 0;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ParamSet, TradeRecord } from "../../schema";
 import { createAxis } from "../../durable-objects/grid";
 import { ParamInvalid } from "../../worker/errors";
-import { loadBars } from "../../worker/engine/datasets";
+import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
@@ -83,7 +83,7 @@ async function expectInvalid(strategy: Strategy, bars: Bars, params: ParamSet, m
 // t:       0   1   2      3       4       5   6      7      8      9
 // close:  10  10  10     12      13      11   9      9     10     12
 const CROSS = barsOf([10, 10, 10, 12, 13, 11, 9, 9, 10, 12]);
-const sp500 = () => loadBars("sp500");
+const sp500 = () => sp500Bars();
 
 describe("sma-crossover", () => {
   it("goes short instead of flat with allowShort", async () => {

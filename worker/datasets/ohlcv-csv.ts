@@ -1,5 +1,5 @@
 import { UpstreamError } from "../errors";
-import type { Bars } from "./types";
+import type { Bars } from "../engine/types";
 
 const REQUIRED = ["date", "open", "high", "low", "close"] as const;
 const KNOWN = new Set<string>([...REQUIRED, "adjclose", "volume"]);

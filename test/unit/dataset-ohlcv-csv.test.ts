@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ParamInvalid, UpstreamError } from "../../worker/errors";
-import { parseOhlcvCsv } from "../../worker/engine/bars";
-import { DATASET_IDS, hasDataset, loadBars } from "../../worker/engine/datasets";
+import { UpstreamError } from "../../worker/errors";
+import { parseOhlcvCsv } from "../../worker/datasets/ohlcv-csv";
+import { builtinBarsSync, isBuiltinDataset } from "../../worker/datasets/builtin";
 
 const DAY = 86_400_000;
 
@@ -46,14 +46,13 @@ describe("parseOhlcvCsv", () => {
 
 describe("datasets", () => {
   it("lists sp500", () => {
-    expect(DATASET_IDS).toContain("sp500");
-    expect(hasDataset("sp500")).toBe(true);
-    expect(hasDataset("nope")).toBe(false);
-    expect(hasDataset("constructor")).toBe(false);
+    expect(isBuiltinDataset("sp500")).toBe(true);
+    expect(isBuiltinDataset("nope")).toBe(false);
+    expect(isBuiltinDataset("constructor")).toBe(false);
   });
 
   it("loads the S&P 500 daily file: 5105 bars, 2000-01-03 .. 2020-04-17", () => {
-    const bars = loadBars("sp500");
+    const bars = builtinBarsSync("sp500")!;
     expect(bars.length).toBe(5105);
     for (const col of [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume]) expect(col.length).toBe(5105);
     expect(bars.time[0]).toBe(Date.UTC(2000, 0, 3));
@@ -70,10 +69,6 @@ describe("datasets", () => {
   });
 
   it("parses once and caches", () => {
-    expect(loadBars("sp500")).toBe(loadBars("sp500"));
-  });
-
-  it("rejects an unknown id with ParamInvalid", () => {
-    expect(() => loadBars("nope")).toThrow(ParamInvalid);
+    expect(builtinBarsSync("sp500")).toBe(builtinBarsSync("sp500"));
   });
 });
