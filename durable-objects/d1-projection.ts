@@ -1,5 +1,5 @@
 import type { ParamSet } from "../schema";
-import type { JobRow, TaskRow } from "./job-store";
+import { queuedOf, type JobRow, type TaskRow } from "./job-store";
 import type { MetricOutbox } from "./metric-outbox";
 
 /** Rows a statement carries: one bound JSON parameter per statement sidesteps D1's 100-parameter limit. */
@@ -7,7 +7,7 @@ export const TASK_ROWS_PER_STATEMENT = 250;
 export const STATEMENTS_PER_BATCH = 20;
 
 export function jobUpsert(db: D1Database, job: JobRow, updatedAt: string): D1PreparedStatement {
-  const queued = job.total - job.succeeded - job.failed - job.canceled - job.running;
+  const queued = queuedOf(job);
   return db
     .prepare(
       `INSERT INTO optimization_jobs (id, tenant, name, strategy, dataset, status, spec, total, succeeded, failed, canceled,

@@ -36,7 +36,7 @@ export interface JobRow {
   chunkSeq: number;
   /** Monotonic change counter: rows carry the value of their last change until D1 has it. */
   changeSeq: number;
-  /** changeSeq of the job row's last change not yet in D1; 0 when D1 is current. */
+  /** changeSeq of the job row's latest change not yet in D1; 0 when D1 is current. */
   jobDirty: number;
 }
 
@@ -63,6 +63,8 @@ export interface TaskRow {
 export interface ChunkRow {
   id: string;
   leaseUntil: number;
+  /** Whether its consumer has checked in: until then the chunk may only be waiting in the queue. */
+  started: boolean;
 }
 
 const SCHEMA_VERSION = 1;
@@ -91,7 +93,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS tasks_chunk ON tasks (chunk_id) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS tasks_dirty ON tasks (dirty) WHERE dirty > 0;
-CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, lease_until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, lease_until INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0);
 `;
 
 type SqlRow = Record<string, SqlStorageValue>;
@@ -114,6 +116,12 @@ const toTask = (r: SqlRow): TaskRow => ({
   dirty: r.dirty as number,
   updatedAt: r.updated_at as string,
 });
+
+const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.lease_until as number, started: r.started === 1 });
+
+/** Tasks neither terminal nor running: waiting in the grid or for a retry. */
+export const queuedOf = (job: Pick<JobRow, "total" | "succeeded" | "failed" | "canceled" | "running">): number =>
+  job.total - job.succeeded - job.failed - job.canceled - job.running;
 
 /**
  * Typed access to one job's SQLite tables. Every method is synchronous so callers can group
@@ -195,16 +203,17 @@ export class JobStore {
   }
 
   insertChunk(chunk: ChunkRow): void {
-    this.sql.exec("INSERT INTO chunks (id, lease_until) VALUES (?, ?)", chunk.id, chunk.leaseUntil);
+    this.sql.exec("INSERT INTO chunks (id, lease_until, started) VALUES (?, ?, ?)", chunk.id, chunk.leaseUntil, chunk.started ? 1 : 0);
   }
 
   getChunk(id: string): ChunkRow | null {
-    const row = this.sql.exec("SELECT id, lease_until FROM chunks WHERE id = ?", id).toArray()[0];
-    return row ? { id: row.id as string, leaseUntil: row.lease_until as number } : null;
+    const row = this.sql.exec("SELECT id, lease_until, started FROM chunks WHERE id = ?", id).toArray()[0];
+    return row ? toChunk(row) : null;
   }
 
+  /** A check-in: the consumer is alive and has started the chunk. */
   renewChunk(id: string, leaseUntil: number): void {
-    this.sql.exec("UPDATE chunks SET lease_until = ? WHERE id = ?", leaseUntil, id);
+    this.sql.exec("UPDATE chunks SET lease_until = ?, started = 1 WHERE id = ?", leaseUntil, id);
   }
 
   deleteChunk(id: string): void {
@@ -221,9 +230,9 @@ export class JobStore {
 
   expiredChunks(now: number): ChunkRow[] {
     return this.sql
-      .exec("SELECT id, lease_until FROM chunks WHERE lease_until <= ?", now)
+      .exec("SELECT id, lease_until, started FROM chunks WHERE lease_until <= ?", now)
       .toArray()
-      .map((r) => ({ id: r.id as string, leaseUntil: r.lease_until as number }));
+      .map(toChunk);
   }
 
   nextLeaseUntil(): number | null {

@@ -3,7 +3,9 @@ import { seriesId, type SeriesKey } from "../worker/metrics/definitions";
 
 /**
  * Metric increments a job owes D1, kept in the job's row so a restart loses none. A flush sends a
- * numbered batch and resends the same one until D1 confirms it, so D1 applies each batch once.
+ * numbered batch and resends the same increments under the same number until D1 confirms them; each
+ * send carries a fresh token, and D1 applies a batch only for the token that first recorded its
+ * number, so a resend of a batch D1 already applied changes nothing.
  */
 export interface MetricOutbox {
   seq: number;
@@ -20,14 +22,16 @@ export function addMetric(outbox: MetricOutbox, key: SeriesKey, add: number): vo
   else outbox.pending[id] = { ...key, value: add };
 }
 
-/** The batch to send now: the unconfirmed one again, or the pending increments under a new number. */
+/** The batch to send now, with a fresh token: the unconfirmed one again, or the pending increments under a new number. */
 export function batchToSend(outbox: MetricOutbox, newToken: () => string): MetricOutbox["inflight"] {
-  if (!outbox.inflight) {
-    const samples = Object.values(outbox.pending);
-    if (samples.length === 0) return null;
-    outbox.inflight = { seq: ++outbox.seq, token: newToken(), samples };
-    outbox.pending = {};
+  if (outbox.inflight) {
+    outbox.inflight.token = newToken();
+    return outbox.inflight;
   }
+  const samples = Object.values(outbox.pending);
+  if (samples.length === 0) return null;
+  outbox.inflight = { seq: ++outbox.seq, token: newToken(), samples };
+  outbox.pending = {};
   return outbox.inflight;
 }
 

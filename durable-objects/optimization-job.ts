@@ -23,7 +23,7 @@ import { retryDelayMs } from "./backoff";
 import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
 import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
 import { compare, createGrid, type Grid } from "./grid";
-import { JobStore, type JobRow, type TaskRow } from "./job-store";
+import { JobStore, queuedOf, type ChunkRow, type JobRow, type TaskRow } from "./job-store";
 import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString, type SeriesKey } from "../worker/metrics/definitions";
 import { addMetric, batchToSend, confirmSent, emptyOutbox } from "./metric-outbox";
 import { addToSketch, emptySketch, quantile, type Sketch } from "./sketch";
@@ -33,6 +33,8 @@ export interface StartInput {
   jobId: string;
   tenant: string;
   spec: JobSpec;
+  /** Accepted combinations, as the API counted them when it validated the spec. */
+  total: number;
   createdAt: string;
   /** The HTTP request that submitted the job, for the logs. */
   requestId?: string;
@@ -45,6 +47,10 @@ export type CancelResult =
 
 /** A Queue message stays under 128 KB; params are the bulk of it. */
 const MAX_CHUNK_BYTES = 100_000;
+/** Backoff of D1 writes after failures. */
+const D1_RETRY = { baseMs: 1_000, capMs: 60_000 };
+/** Grid indexes one page of the task list may scan for never-dispatched tasks. */
+const MAX_SCAN_PER_PAGE = 100_000;
 /** Flush passes one call makes before leaving the rest to the next alarm. */
 const MAX_FLUSH_PASSES = 40;
 
@@ -56,10 +62,12 @@ export const isTerminal = (status: JobStatus): boolean => TERMINAL_JOB_STATUSES.
  * and the D1 projection. One alarm covers the earliest lease, due retry and pending D1 flush.
  */
 export class OptimizationJob extends DurableObject<Env> {
-  /** Seams for fault-injection tests: the clock, jitter, and the Queue producer. */
+  /** Seams for fault-injection tests: the clock, jitter, the Queue producer and D1 writes. */
   now: () => number = () => Date.now();
   random: () => number = () => Math.random();
   sendChunks: (messages: TaskChunkMessage[]) => Promise<void> = (messages) => this.sendToQueue(messages);
+  /** Seam for fault-injection tests: how the D1 projection's batches are written. */
+  writeD1: (statements: D1PreparedStatement[]) => Promise<unknown> = (statements) => this.env.DB.batch(statements);
 
   private readonly config: Config;
   private readonly store: JobStore;
@@ -67,6 +75,8 @@ export class OptimizationJob extends DurableObject<Env> {
   private grid: Grid | null;
   private log: Logger;
   private flushChain: Promise<void> = Promise.resolve();
+  /** D1 writes failed in a row; they pace the retries. In memory: a restart tries again at once. */
+  private d1Failures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,7 +95,7 @@ export class OptimizationJob extends DurableObject<Env> {
         id: input.jobId,
         tenant: input.tenant,
         spec: input.spec,
-        total: grid.countAccepted(),
+        total: input.total,
         status: "queued",
         nextIndex: grid.nextAccepted(0),
         dispatched: 0,
@@ -143,21 +153,27 @@ export class OptimizationJob extends DurableObject<Env> {
     const after = query.cursor === undefined ? -1 : Number(query.cursor);
     const items = this.store.listTasks(after, query.limit, query.status).map((t) => this.taskView(t));
     const undispatched = this.undispatchedStatus();
+    let scannedTo: number | null = null;
     if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
+      // Constraints can leave long runs of rejected indexes: a page scans a bounded stretch of grid.
       const grid = this.grid!;
-      for (let idx = grid.nextAccepted(Math.max(after + 1, job.nextIndex)); idx < grid.size && items.length < query.limit; idx = grid.nextAccepted(idx + 1)) {
-        items.push(this.taskView(this.freshTask(idx, undispatched)));
+      const from = Math.max(after + 1, job.nextIndex);
+      const end = Math.min(grid.size, from + MAX_SCAN_PER_PAGE);
+      let idx = from;
+      for (; idx < end && items.length < query.limit; idx++) {
+        if (grid.accepts(idx)) items.push(this.taskView(this.freshTask(idx, undispatched)));
       }
+      if (idx < grid.size && items.length < query.limit) scannedTo = idx - 1;
     }
     const last = items.at(-1);
-    const more = last !== undefined && items.length === query.limit && last.index < job.total - 1;
-    return { items, nextCursor: more ? String(last.index) : null };
+    const cursor = scannedTo ?? (last !== undefined && items.length === query.limit ? last.index : null);
+    return { items, nextCursor: cursor === null ? null : String(cursor) };
   }
 
   /** Results of a chunk (a partial report every ~100 ms of work, and a last one with `done`). */
   async report(report: ChunkReport): Promise<ReportAck> {
     if (!this.job) return { continue: false, accepted: 0 };
-    const { accepted, current } = this.mutate(() => this.applyReport(report));
+    const { accepted, current } = this.mutate(() => this.applyReport(report), report.outcomes.length > 0 || report.done);
     await this.dispatch();
     await this.scheduleAlarm();
     return { continue: current && !isTerminal(this.job.status), accepted };
@@ -165,10 +181,15 @@ export class OptimizationJob extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     if (!this.job) return;
-    this.mutate(() => this.expireLeases());
-    await this.dispatch();
-    await this.flushD1();
-    await this.scheduleAlarm();
+    try {
+      const expired = this.store.expiredChunks(this.now());
+      if (expired.length > 0) this.mutate(() => this.expireLeases(expired));
+      await this.dispatch();
+      await this.flushD1();
+    } finally {
+      // Whatever failed above, the job keeps an alarm for its leases, retries and D1 writes.
+      await this.scheduleAlarm();
+    }
   }
 
   private applyReport(report: ChunkReport): { accepted: number; current: boolean } {
@@ -297,7 +318,7 @@ export class OptimizationJob extends DurableObject<Env> {
 
   private completeIfDone(): void {
     const job = this.job!;
-    if (isTerminal(job.status) || job.dispatched < job.total || job.running > 0 || this.queuedCount() > 0) return;
+    if (isTerminal(job.status) || job.dispatched < job.total || job.running > 0 || queuedOf(this.job!) > 0) return;
     this.finish(job.succeeded > 0 ? "succeeded" : "failed", null);
   }
 
@@ -316,12 +337,21 @@ export class OptimizationJob extends DurableObject<Env> {
     });
   }
 
-  private expireLeases(): void {
+  /**
+   * A started chunk past its lease had a consumer that went silent: its tasks fail that attempt. A
+   * chunk never started was only waiting in the queue: it goes back in line without a retry charged
+   * (its message, if it is ever delivered, finds the chunk gone and is skipped).
+   */
+  private expireLeases(expired: ChunkRow[]): void {
     const job = this.job!;
     if (isTerminal(job.status)) return;
-    for (const chunk of this.store.expiredChunks(this.now())) {
+    for (const chunk of expired) {
       const tasks = this.store.runningInChunk(chunk.id);
-      this.log.warn("chunk.lease_expired", { chunkId: chunk.id, tasks: tasks.length });
+      this.log.warn("chunk.lease_expired", { chunkId: chunk.id, tasks: tasks.length, started: chunk.started });
+      if (!chunk.started) {
+        this.releaseChunk(chunk.id);
+        continue;
+      }
       for (const task of tasks) this.failTask(task, "InternalError", "lease expired: the consumer did not report in time");
       this.store.deleteChunk(chunk.id);
     }
@@ -392,7 +422,7 @@ export class OptimizationJob extends DurableObject<Env> {
         job.dispatched++;
         job.nextIndex = this.grid!.nextAccepted(job.nextIndex + 1);
       }
-      this.store.insertChunk({ id: chunkId, leaseUntil: now + this.config.DISPATCH_LEASE_MS });
+      this.store.insertChunk({ id: chunkId, leaseUntil: now + this.config.DISPATCH_LEASE_MS, started: false });
       messages.push(message);
       freeSlots--;
     }
@@ -405,7 +435,7 @@ export class OptimizationJob extends DurableObject<Env> {
     return messages;
   }
 
-  /** Puts a chunk that never reached the Queue back in line, without charging its tasks a retry. */
+  /** Puts a chunk that never reached a consumer back in line, without charging its tasks a retry. */
   private releaseChunk(chunkId: string): void {
     const job = this.job!;
     if (isTerminal(job.status)) return;
@@ -426,7 +456,7 @@ export class OptimizationJob extends DurableObject<Env> {
 
   /** Writes changed rows to D1 in batches; serialised so an older snapshot never lands after a newer one. */
   private flushD1(): Promise<void> {
-    this.flushChain = this.flushChain.then(() => this.flushPasses());
+    this.flushChain = this.flushChain.catch(() => undefined).then(() => this.flushPasses());
     return this.flushChain;
   }
 
@@ -437,7 +467,9 @@ export class OptimizationJob extends DurableObject<Env> {
       const dirty = this.store.dirtyTasks(capacity);
       const grid = this.grid!;
       const canceled: TaskRow[] = [];
-      let canceledTo = grid.nextAccepted(job.d1CanceledFrom);
+      // A stop during the D1 write below moves d1CanceledFrom: only a pass that saw it unchanged advances it.
+      const canceledFrom = job.d1CanceledFrom;
+      let canceledTo = grid.nextAccepted(canceledFrom);
       for (; canceledTo < grid.size && dirty.length + canceled.length < capacity; canceledTo = grid.nextAccepted(canceledTo + 1)) {
         canceled.push(this.freshTask(canceledTo, "canceled"));
       }
@@ -451,16 +483,18 @@ export class OptimizationJob extends DurableObject<Env> {
         ...(metrics ? metricUpserts(this.env.DB, job.id, metrics) : []),
       ];
       try {
-        await this.env.DB.batch(statements);
+        await this.writeD1(statements);
       } catch (err) {
-        // Rows stay dirty; the next alarm tries again.
-        this.log.error("d1.flush_failed", { rows: tasks.length, message: err instanceof Error ? err.message : String(err) });
+        // Rows stay dirty; an alarm tries again after a growing pause.
+        this.d1Failures++;
+        this.log.error("d1.flush_failed", { rows: tasks.length, failures: this.d1Failures, message: err instanceof Error ? err.message : String(err) });
         return;
       }
+      this.d1Failures = 0;
       this.mutate(() => {
         this.store.markClean(upToSeq);
         if (job.jobDirty <= upToSeq) job.jobDirty = 0;
-        job.d1CanceledFrom = Math.max(job.d1CanceledFrom, canceledTo);
+        if (job.d1CanceledFrom === canceledFrom) job.d1CanceledFrom = canceledTo;
         if (metrics) confirmSent(job.metrics, metrics.seq);
       }, false);
     }
@@ -478,7 +512,10 @@ export class OptimizationJob extends DurableObject<Env> {
       if (retry !== null && this.store.chunksInFlight() < job.spec.concurrencyLimit) times.push(retry);
     }
     const metricsPending = job.metrics.inflight !== null || Object.keys(job.metrics.pending).length > 0;
-    if (job.jobDirty > 0 || metricsPending || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) times.push(isTerminal(job.status) ? now : now + this.config.D1_FLUSH_MS);
+    if (job.jobDirty > 0 || metricsPending || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) {
+      const backoff = this.d1Failures > 0 ? retryDelayMs(this.d1Failures, D1_RETRY, this.random) : 0;
+      times.push(now + Math.max(backoff, isTerminal(job.status) ? 0 : this.config.D1_FLUSH_MS));
+    }
     const current = await this.ctx.storage.getAlarm();
     if (times.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -497,7 +534,7 @@ export class OptimizationJob extends DurableObject<Env> {
     try {
       return this.ctx.storage.transactionSync(() => {
         const result = fn();
-        if (jobChanged) this.job!.jobDirty = this.job!.jobDirty || ++this.job!.changeSeq;
+        if (jobChanged) this.job!.jobDirty = ++this.job!.changeSeq;
         this.store.saveJob(this.job!);
         return result;
       });
@@ -539,11 +576,6 @@ export class OptimizationJob extends DurableObject<Env> {
     return isTerminal(this.job!.status) ? "canceled" : "queued";
   }
 
-  private queuedCount(): number {
-    const job = this.job!;
-    return job.total - job.succeeded - job.failed - job.canceled - job.running;
-  }
-
   private view(): Job {
     const job = this.job!;
     return {
@@ -563,7 +595,7 @@ export class OptimizationJob extends DurableObject<Env> {
         failed: job.failed,
         canceled: job.canceled,
         running: job.running,
-        queued: this.queuedCount(),
+        queued: queuedOf(this.job!),
         retries: job.retries,
         topN: job.topN,
       },

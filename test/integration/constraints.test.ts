@@ -21,6 +21,23 @@ describe("parameter constraints", () => {
     ]);
   });
 
+  it("page through every accepted combination", async () => {
+    const job = await submit(
+      synthetic({ fast: range(1, 10), slow: range(1, 10), sleepMs: { values: [50] } }, { constraints: [{ left: "fast", op: "<", right: "slow" }] }),
+    );
+    expect(job.summary.total).toBe(45);
+    const seen: number[] = [];
+    for (let cursor: string | null = null, pages = 0; pages < 10; pages++) {
+      const page: { body: Page<Task> } = await api<Page<Task>>("GET", `/api/v1/optimizations/${job.id}/tasks?limit=10${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...page.body.items.map((t) => t.index));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toHaveLength(45);
+    expect(new Set(seen).size).toBe(45);
+    await api("POST", `/api/v1/optimizations/${job.id}/cancel`);
+  });
+
   it("are checked at submit: unknown names, ordering of strings, nothing left", async () => {
     const cases = [
       { constraints: [{ left: "a", op: "<", right: "zz" }], path: "constraints.0" },

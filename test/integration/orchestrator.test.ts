@@ -1,11 +1,17 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { OptimizationJob } from "../../durable-objects/optimization-job";
+import { createGrid } from "../../durable-objects/grid";
+import type { OptimizationJob, StartInput } from "../../durable-objects/optimization-job";
 import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
 import { loadConfig } from "../../worker/config";
 
 const config = loadConfig(env);
+
+const startInput = (jobId: string, input: JobSpecInput): StartInput => {
+  const spec = JobSpec.parse(input);
+  return { jobId, tenant: "tenant-a", spec, total: createGrid(spec.params, spec.constraints).countAccepted(), createdAt: new Date().toISOString() };
+};
 let jobSeq = 0;
 
 /**
@@ -24,7 +30,7 @@ async function harness(spec: JobSpecInput) {
       instance.sendChunks = async (messages) => void sent.push(...messages);
     });
   await install();
-  const job = await stub.start({ jobId, tenant: "tenant-a", spec: JobSpec.parse(spec), createdAt: new Date().toISOString() });
+  const job = await stub.start(startInput(jobId, spec));
   const ok = (t: { index: number; attempt: number }, metrics: Record<string, number>): TaskOutcome => ({
     ok: true,
     index: t.index,
@@ -222,7 +228,7 @@ describe("the job Durable Object", () => {
         sent.push(...messages);
       };
     });
-    await stub.start({ jobId, tenant: "tenant-a", spec: JobSpec.parse(grid(1)), createdAt: new Date().toISOString() });
+    await stub.start(startInput(jobId, grid(1)));
     expect((await stub.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
     failSends = false;
     clock.now += config.RETRY_BASE_MS;
@@ -239,5 +245,66 @@ describe("looking up a job id that does not exist", () => {
     expect(await stub.cancel()).toEqual({ outcome: "not-found" });
     const tables = await runInDurableObject(stub, (_i: OptimizationJob, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray());
     expect(tables).toEqual([]);
+  });
+});
+
+describe("faults around the D1 projection and the queue", () => {
+  it("still writes every canceled row when the cancel lands during a D1 write", async () => {
+    const h = await harness(grid(600, { concurrencyLimit: 1 }));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let hold = true;
+    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
+      const write = instance.writeD1;
+      instance.writeD1 = async (statements) => {
+        if (hold) {
+          hold = false;
+          await held;
+        }
+        return write(statements);
+      };
+    });
+    const flushing = runDurableObjectAlarm(h.stub);
+    await new Promise((r) => setTimeout(r, 50));
+    const canceled = await h.stub.cancel();
+    release();
+    await flushing;
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(h.stub)); i++);
+    expect(canceled.outcome).toBe("canceled");
+    const counts = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status").bind(h.jobId).all();
+    expect(counts.results).toEqual([{ status: "canceled", n: 600 }]);
+  });
+
+  it("paces D1 retries instead of firing the alarm at once while D1 is down", async () => {
+    const h = await harness(grid(3));
+    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
+      instance.writeD1 = async () => {
+        throw new Error("D1 unavailable");
+      };
+    });
+    await h.stub.cancel();
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await runDurableObjectAlarm(h.stub);
+      const at = await runInDurableObject(h.stub, (_i: OptimizationJob, state) => state.storage.getAlarm());
+      delays.push(at! - h.clock.now);
+    }
+    // Equal jitter with random() = 0.5 over a 1 s base: 750, 1500, 3000 ms.
+    expect(delays).toEqual([750, 1500, 3000]);
+  });
+
+  it("puts a chunk that waited in the queue past its lease back in line without a retry charged", async () => {
+    const h = await harness(grid(1));
+    const [m1] = h.sent.splice(0);
+    h.clock.now += config.DISPATCH_LEASE_MS + 1;
+    await runDurableObjectAlarm(h.stub);
+    expect((await h.stub.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
+    h.clock.now += config.RETRY_BASE_MS;
+    await runDurableObjectAlarm(h.stub);
+    const [m2] = h.sent.splice(0);
+    expect(m2!.chunkId).not.toBe(m1!.chunkId);
+    expect(m2!.tasks).toEqual([{ index: 0, attempt: 1, params: { a: 1 } }]);
+    // The first message, delivered late, is told to stop at its first check-in.
+    expect(await h.stub.report({ chunkId: m1!.chunkId, outcomes: [], done: false })).toEqual({ continue: false, accepted: 0 });
   });
 });

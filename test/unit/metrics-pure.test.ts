@@ -51,14 +51,14 @@ describe("Prometheus text", () => {
 });
 
 describe("metric outbox", () => {
-  it("resends an unconfirmed batch unchanged, and only then sends what came after", () => {
+  it("resends an unconfirmed batch under its number with a new token, and only then sends what came after", () => {
     const outbox = emptyOutbox();
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
-    const first = batchToSend(outbox, () => "t1")!;
+    const first = structuredClone(batchToSend(outbox, () => "t1")!);
     expect(first).toMatchObject({ seq: 1, token: "t1", samples: [{ value: 2 }] });
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 5);
-    expect(batchToSend(outbox, () => "t2")).toEqual(first);
+    expect(batchToSend(outbox, () => "t2")).toEqual({ seq: 1, token: "t2", samples: [{ ...first.samples[0], value: 2 }] });
     confirmSent(outbox, 1);
     expect(batchToSend(outbox, () => "t3")).toMatchObject({ seq: 2, token: "t3", samples: [{ value: 5 }] });
     confirmSent(outbox, 2);

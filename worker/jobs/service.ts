@@ -27,9 +27,9 @@ export async function submitJob(ctx: JobContext, input: unknown): Promise<Job> {
   // An upload is pinned to its current version (u-<name> -> u-<name>@<version>): the job keeps its data.
   const dataset = await resolveDataset(ctx.env, ctx.tenant, parsed.dataset);
   const spec = dataset ? { ...parsed, dataset: dataset.id } : parsed;
-  checkFeasible(spec, ctx.config, dataset !== null);
+  const total = checkFeasible(spec, ctx.config, dataset !== null);
   const jobId = crypto.randomUUID();
-  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, createdAt: new Date().toISOString(), requestId: ctx.requestId });
+  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, total, createdAt: new Date().toISOString(), requestId: ctx.requestId });
   ctx.log.info("api.job_submitted", { jobId, total: job.summary.total });
   return job;
 }
