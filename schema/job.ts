@@ -14,7 +14,10 @@ export const ParamValue = z.union([z.number().finite(), z.string().max(200), z.b
 export type ParamValue = z.infer<typeof ParamValue>;
 export type ParamSet = Record<string, ParamValue>;
 
-const paramName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "a letter or _ then letters, digits or _");
+const paramName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "a letter or _ then letters, digits or _")
+  .refine((name) => !(name in Object.prototype) && name !== "prototype", { message: "a reserved name" });
 
 export const ValuesAxis = z.strictObject({ values: z.array(ParamValue).min(1).max(100_000) });
 export const RangeAxis = z

@@ -17,6 +17,8 @@ export type TradeRecord = z.infer<typeof TradeRecord>;
 export const EquityPoint = z.tuple([z.number(), z.number()]);
 export type EquityPoint = z.infer<typeof EquityPoint>;
 
+export const MAX_STORED_TRADES = 1_000;
+
 /** What the consumer stores (R2) for each successful backtest, under its resultSummaryId. */
 export const ResultSummary = z.object({
   id: z.string(),
@@ -29,7 +31,10 @@ export const ResultSummary = z.object({
   params: z.record(z.string(), ParamValue),
   metrics: z.record(z.string(), z.number()),
   equity: z.array(EquityPoint),
+  /** The first and last trades when there are more than MAX_STORED_TRADES; `metrics.trades` counts all. */
   trades: z.array(TradeRecord),
+  /** Trades left out of `trades` (from its middle) to keep a summary small. */
+  tradesOmitted: z.number().int().nonnegative(),
   execMs: z.number(),
   createdAt: z.string(),
 });

@@ -25,7 +25,7 @@ export const ConfigSchema = z.object({
   MAX_TASKS_PER_JOB: int(100_000, 1),
   /** With parameter constraints the grid is walked to count what they accept: this bounds the walk. */
   MAX_GRID_BEFORE_CONSTRAINTS: int(10_000_000, 1),
-  /** Exponential backoff of retried tasks: base * 2^(retry-1), capped, with full jitter. */
+  /** Exponential backoff of retried tasks: base * 2^(retry-1), capped, with equal jitter. */
   RETRY_BASE_MS: int(1_000),
   RETRY_CAP_MS: int(60_000),
   /** Lease of a dispatched chunk until the consumer first checks in (covers the queue wait). */
@@ -55,7 +55,8 @@ export function loadConfig(env: object): Config {
   if (hit) return hit;
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    // API_KEYS' record keys are the keys themselves: name the variable, never the path inside it.
+    const detail = parsed.error.issues.map((i) => `${i.path[0] === "API_KEYS" ? "API_KEYS" : i.path.join(".")}: ${i.message}`).join("; ");
     throw new InternalError(`invalid configuration: ${detail}`);
   }
   cache.set(env, parsed.data);

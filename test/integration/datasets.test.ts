@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { apiErrorOf, createOptimizerClient } from "../../client";
 import type { ApiErrorBody, Dataset, DatasetList } from "../../schema";
 import { datasetObjectKey } from "../../worker/datasets/store";
-import { datasetCacheKey, datasetExists, loadDatasetBars, resolveDataset, uploadDataset } from "../../worker/datasets/service";
+import { datasetCacheKey, loadDatasetBars, resolveDataset, uploadDataset } from "../../worker/datasets/service";
 import type { Bars } from "../../worker/engine/types";
 import { ApiError, ParamInvalid, UpstreamError } from "../../worker/errors";
 import { createLogger } from "../../worker/log";
@@ -262,9 +262,9 @@ describe("tenant isolation", () => {
     expect((await api("GET", `${BASE}/u-private@1`, { key: KEY_B })).status).toBe(404);
     expect((await api("GET", `${BASE}/u-private`, { key: KEY_B })).status).toBe(404);
     expect((await list(KEY_B)).filter((d) => d.kind === "upload")).toEqual([]);
-    expect(await datasetExists(env, "tenant-b", "u-private@1")).toBe(false);
-    expect(await datasetExists(env, "tenant-b", "u-private")).toBe(false);
-    expect(await datasetExists(env, "tenant-a", "u-private@1")).toBe(true);
+    expect(await resolveDataset(env, "tenant-b", "u-private@1")).toBeNull();
+    expect(await resolveDataset(env, "tenant-b", "u-private")).toBeNull();
+    expect(await resolveDataset(env, "tenant-a", "u-private@1")).not.toBeNull();
     await expect(loadDatasetBars(env, "tenant-b", "u-private")).rejects.toBeInstanceOf(ParamInvalid);
     // A pinned id of another tenant reads that tenant's own prefix only: nothing there.
     await expect(loadDatasetBars(env, "tenant-b", "u-private@1")).rejects.toBeInstanceOf(UpstreamError);
@@ -283,8 +283,8 @@ describe("tenant isolation", () => {
 
   it("built-ins exist for every tenant; anything else does not", async () => {
     for (const tenant of ["tenant-a", "tenant-b"]) {
-      for (const id of ["sp500", "eurusd", "usdjpy", "gbpusd"]) expect(await datasetExists(env, tenant, id)).toBe(true);
-      for (const id of ["nope", "u-nope", "u-nope@1", "u-private@0", "U-private", "", "u-", "u-private@x"]) expect(await datasetExists(env, tenant, id)).toBe(false);
+      for (const id of ["sp500", "eurusd", "usdjpy", "gbpusd"]) expect(await resolveDataset(env, tenant, id)).not.toBeNull();
+      for (const id of ["nope", "u-nope", "u-nope@1", "u-private@0", "U-private", "", "u-", "u-private@x"]) expect(await resolveDataset(env, tenant, id)).toBeNull();
     }
   });
 });

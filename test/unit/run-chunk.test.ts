@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChunkReport, ReportAck, TaskChunkMessage } from "../../schema";
+import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage } from "../../schema";
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
@@ -90,5 +90,19 @@ describe("running a chunk", () => {
       "UpstreamError: dataset store unreachable",
       "UpstreamError: dataset store unreachable",
     ]);
+  });
+});
+
+describe("stored result summaries", () => {
+  it("keep the first and last 500 trades of a long list and count the rest", async () => {
+    const trade = (i: number) => ({ side: 1 as const, entryTime: i, entryPrice: 1, exitTime: i + 1, exitPrice: 1, return: 0 });
+    const busy = { ...synthetic, run: () => ({ metrics: { score: 1 }, trades: Array.from({ length: 2500 }, (_, i) => trade(i)) }) };
+    const saved: ResultSummary[] = [];
+    const { d } = deps({ strategy: busy, saveSummary: async (s) => void saved.push(s) });
+    await runChunk(chunk(1), d);
+    expect(saved[0]!.trades).toHaveLength(1000);
+    expect(saved[0]!.tradesOmitted).toBe(1500);
+    expect(saved[0]!.trades[499]!.entryTime).toBe(499);
+    expect(saved[0]!.trades[500]!.entryTime).toBe(2000);
   });
 });

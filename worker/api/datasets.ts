@@ -12,13 +12,13 @@ export const DATASET_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES;
 export const DATASET_TRPC_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES + 8 * 1024 * 1024;
 
 /**
- * The body limit of a dataset upload request (REST `POST /api/v1/datasets`, or a tRPC POST that
- * calls `datasets.upload`, batched or not); undefined for every other request (the global 1 MiB).
+ * The body limit of a dataset upload request (REST `POST /api/v1/datasets`, or a tRPC POST of
+ * `datasets.upload` alone: a batch with other calls keeps the global 1 MiB); undefined otherwise.
  */
 export function datasetUploadBodyLimit(method: string, path: string): number | undefined {
   if (method !== "POST") return undefined;
   if (path === "/api/v1/datasets" || path === "/api/v1/datasets/") return DATASET_UPLOAD_BODY_BYTES;
-  if (path.startsWith("/trpc/") && path.slice("/trpc/".length).split(",").includes("datasets.upload")) return DATASET_TRPC_UPLOAD_BODY_BYTES;
+  if (path === "/trpc/datasets.upload") return DATASET_TRPC_UPLOAD_BODY_BYTES;
   return undefined;
 }
 

@@ -3,24 +3,14 @@ import { loadConfig } from "../config";
 import { datasetCacheKey, loadDatasetBars } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
-import type { SeriesCache } from "../engine/types";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
 import { createLogger } from "../log";
 import { putResultSummary } from "../results/store";
 import { runChunk } from "./run-chunk";
 
-/** Indicator series survive across chunks in this isolate: one cache per dataset, the most recent few. */
-const MAX_CACHED_DATASETS = 4;
-const seriesCaches = new Map<string, SeriesCache>();
-const cacheFor = (dataset: string): SeriesCache => {
-  let cache = seriesCaches.get(dataset);
-  if (cache) seriesCaches.delete(dataset);
-  else cache = createSeriesCache();
-  seriesCaches.set(dataset, cache);
-  if (seriesCaches.size > MAX_CACHED_DATASETS) seriesCaches.delete(seriesCaches.keys().next().value!);
-  return cache;
-};
+/** Indicator series survive across chunks in this isolate, within a memory budget. */
+const seriesCache = createSeriesCache();
 
 
 /** Queue consumer: each message is one chunk; chunks of a batch run side by side. */
@@ -50,7 +40,7 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
           strategy,
           loadBars: () => loadDatasetBars(env, chunk.tenant, chunk.dataset),
           // Upload ids are unique within a tenant only: the cache key includes the tenant.
-          cache: cacheFor(datasetCacheKey(chunk.tenant, chunk.dataset)),
+          cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),
           saveSummary: (summary: ResultSummary) => putResultSummary(env.RESULTS, summary),
           checkinMs: config.CHECKIN_MS,

@@ -1,4 +1,4 @@
-import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage, TaskOutcome } from "../../schema";
+import { MAX_STORED_TRADES, type ChunkReport, type ReportAck, type ResultSummary, type TaskChunkMessage, type TaskOutcome, type TradeRecord } from "../../schema";
 import { taskErrorOf, type TaskError } from "../errors";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
@@ -15,6 +15,13 @@ export interface ChunkDeps {
   now?: () => number;
 }
 
+
+/** A fast-flipping strategy on a long series trades on most bars: keep the ends, count the rest. */
+function storedTrades(trades: TradeRecord[]): Pick<ResultSummary, "trades" | "tradesOmitted"> {
+  if (trades.length <= MAX_STORED_TRADES) return { trades, tradesOmitted: 0 };
+  const half = MAX_STORED_TRADES / 2;
+  return { trades: [...trades.slice(0, half), ...trades.slice(-half)], tradesOmitted: trades.length - MAX_STORED_TRADES };
+}
 
 /**
  * Runs one chunk's backtests one after another. Every `checkinMs` of work it reports what finished
@@ -68,7 +75,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
         params: task.params,
         metrics: result.metrics,
         equity: result.equity ?? [],
-        trades: result.trades ?? [],
+        ...storedTrades(result.trades ?? []),
         execMs,
         createdAt: new Date().toISOString(),
       });

@@ -78,10 +78,6 @@ export async function resolveDataset(env: DatasetEnv, tenant: string, id: string
 }
 
 /** Whether a job of `tenant` may use dataset `id` (see resolveDataset). */
-export async function datasetExists(env: DatasetEnv, tenant: string, id: string): Promise<boolean> {
-  return (await resolveDataset(env, tenant, id)) !== null;
-}
-
 /** The built-ins, then the tenant's uploads (by name, newest version first). */
 export async function listDatasets(ctx: DatasetContext): Promise<DatasetList> {
   const t = datasets;
@@ -177,12 +173,6 @@ function evictUploads(keep: string): void {
     uploadCache.delete(key);
     uploadCacheBytes -= entry.bytes;
   }
-}
-
-/** For tests: forget the uploads this isolate loaded. */
-export function clearUploadCache(): void {
-  uploadCache.clear();
-  uploadCacheBytes = 0;
 }
 
 /**

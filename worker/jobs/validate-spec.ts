@@ -40,10 +40,10 @@ export function checkFeasible(spec: JobSpec, config: Config, datasetKnown: boole
     }
   }
   for (const [name, declared] of Object.entries(strategy.params)) {
-    if (!strategy.openParams && !declared.optional && !(name in spec.params)) issues.push({ path: `params.${name}`, message: "required by the strategy" });
+    if (!strategy.openParams && !declared.optional && !Object.hasOwn(spec.params, name)) issues.push({ path: `params.${name}`, message: "required by the strategy" });
   }
   for (const [name, axisSpec] of Object.entries(spec.params)) {
-    const declared = strategy.params[name];
+    const declared = Object.hasOwn(strategy.params, name) ? strategy.params[name] : undefined;
     if (!declared) {
       if (!strategy.openParams) issues.push({ path: `params.${name}`, message: `not a parameter of ${strategy.id}` });
       continue;
@@ -76,7 +76,7 @@ function constraintIssues(spec: JobSpec): ApiErrorIssue[] {
   spec.constraints.forEach((c, i) => {
     const path = `constraints.${i}`;
     const names = [c.left, ...(typeof c.right === "string" ? [c.right] : [])];
-    const unknown = names.filter((n) => !(n in spec.params));
+    const unknown = names.filter((n) => !Object.hasOwn(spec.params, n));
     if (unknown.length > 0) {
       issues.push({ path, message: `unknown parameter ${unknown.map((n) => `"${n}"`).join(", ")}` });
     } else if (!["==", "!="].includes(c.op) && !names.every(numeric)) {

@@ -32,7 +32,11 @@ function apiErrorOf(error: TRPCError): ApiErrorBody["error"] {
 }
 
 const t = initTRPC.context<TrpcContext>().create({
-  errorFormatter: ({ shape, error }) => ({ ...shape, data: { ...shape.data, apiError: apiErrorOf(error) } }),
+  // No stack traces to clients: tRPC's own dev check reads process.env, which Workers lack.
+  errorFormatter: ({ shape, error }) => {
+    const { stack: _stack, ...data } = shape.data;
+    return { ...shape, data: { ...data, apiError: apiErrorOf(error) } };
+  },
 });
 
 /** Every procedure runs tenant-scoped; service ApiErrors become TRPCErrors with the matching code. */
