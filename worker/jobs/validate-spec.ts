@@ -30,6 +30,7 @@ export function checkFeasible(spec: JobSpec, config: Config, datasetKnown: boole
   const issues: ApiErrorIssue[] = [];
   const strategy = spec.strategy === "synthetic" && !config.ALLOW_SYNTHETIC ? undefined : getStrategy(spec.strategy);
   if (!strategy) throw new ApiError("unprocessable", `unknown strategy "${spec.strategy}"`, [{ path: "strategy", message: "not an available strategy" }]);
+  checkRawSize(spec, config);
   if (!datasetKnown) issues.push({ path: "dataset", message: `unknown dataset "${spec.dataset}"` });
   for (const [path, metric] of [
     ["objective.metric", spec.objective.metric],
@@ -49,8 +50,9 @@ export function checkFeasible(spec: JobSpec, config: Config, datasetKnown: boole
       continue;
     }
     const axis = createAxis(name, axisSpec);
-    // Every value of an axis is checked: axes are at most MAX_TASKS_PER_JOB long.
-    for (let k = 0; k < Math.min(axis.size, config.MAX_TASKS_PER_JOB); k++) {
+    // Values are checked one by one up to MAX_TASKS_PER_JOB, and the last: a range is monotone.
+    const positions = [...Array.from({ length: Math.min(axis.size, config.MAX_TASKS_PER_JOB) }, (_, k) => k), axis.size - 1];
+    for (const k of positions) {
       const check = declared.schema.safeParse(axis.valueAt(k));
       if (!check.success) {
         issues.push({ path: `params.${name}`, message: `value ${JSON.stringify(axis.valueAt(k))}: ${check.error.issues[0]?.message ?? "invalid"}` });
@@ -86,22 +88,28 @@ function constraintIssues(spec: JobSpec): ApiErrorIssue[] {
   return issues;
 }
 
-/** Counts the combinations the job would run: within MAX_TASKS_PER_JOB and at least one. */
+const gridProblem = (message: string): never => {
+  throw new ApiError("unprocessable", "the optimization cannot run as specified", [{ path: "params", message }]);
+};
+
+/** Before any per-value work: the grid must be small enough to run, or to filter with constraints. */
+function checkRawSize(spec: JobSpec, config: Config): void {
+  const size = createGrid(spec.params).size;
+  if (spec.constraints.length === 0 && size > config.MAX_TASKS_PER_JOB) {
+    gridProblem(`the grid has ${size} combinations; the limit is ${config.MAX_TASKS_PER_JOB}`);
+  }
+  if (size > config.MAX_GRID_BEFORE_CONSTRAINTS) {
+    gridProblem(`the grid has ${size} combinations before constraints; at most ${config.MAX_GRID_BEFORE_CONSTRAINTS} can be filtered`);
+  }
+}
+
+/** Counts the combinations the job would run: at least one, and within MAX_TASKS_PER_JOB. */
 function checkGridSize(spec: JobSpec, config: Config): number {
   const grid = createGrid(spec.params, spec.constraints);
-  const fail = (message: string): never => {
-    throw new ApiError("unprocessable", "the optimization cannot run as specified", [{ path: "params", message }]);
-  };
-  if (spec.constraints.length === 0) {
-    if (grid.size > config.MAX_TASKS_PER_JOB) fail(`the grid has ${grid.size} combinations; the limit is ${config.MAX_TASKS_PER_JOB}`);
-    return grid.size;
-  }
-  if (grid.size > config.MAX_GRID_BEFORE_CONSTRAINTS) {
-    fail(`the grid has ${grid.size} combinations before constraints; at most ${config.MAX_GRID_BEFORE_CONSTRAINTS} can be filtered`);
-  }
+  if (spec.constraints.length === 0) return grid.size;
   const accepted = grid.countAccepted(config.MAX_TASKS_PER_JOB + 1);
-  if (accepted === 0) fail("no combination satisfies the constraints");
-  if (accepted > config.MAX_TASKS_PER_JOB) fail(`the constraints accept more than ${config.MAX_TASKS_PER_JOB} combinations`);
+  if (accepted === 0) gridProblem("no combination satisfies the constraints");
+  if (accepted > config.MAX_TASKS_PER_JOB) gridProblem(`the constraints accept more than ${config.MAX_TASKS_PER_JOB} combinations`);
   return accepted;
 }
 
