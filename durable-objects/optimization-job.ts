@@ -66,6 +66,8 @@ export class OptimizationJob extends DurableObject<Env> {
   now: () => number = () => Date.now();
   random: () => number = () => Math.random();
   sendChunks: (messages: TaskChunkMessage[]) => Promise<void> = (messages) => this.sendToQueue(messages);
+  /** Where Analytics Engine points go (absent binding: nowhere). */
+  writeDataPoint: (point: AnalyticsEngineDataPoint) => void = (point) => this.env.ANALYTICS?.writeDataPoint(point);
   /** Seam for fault-injection tests: how the D1 projection's batches are written. */
   writeD1: (statements: D1PreparedStatement[]) => Promise<unknown> = (statements) => this.env.DB.batch(statements);
 
@@ -632,7 +634,7 @@ export class OptimizationJob extends DurableObject<Env> {
       for (const { key, add } of histogramSeries(def, ms / 1000)) addMetric(job.metrics, key, add);
     }
     const score = outcome.ok ? outcome.metrics[job.spec.objective.metric] : undefined;
-    this.env.ANALYTICS?.writeDataPoint({
+    this.writeDataPoint({
       indexes: [job.id],
       blobs: [outcome.ok ? "task.succeeded" : "task.failed", outcome.ok ? "succeeded" : "failed", job.spec.strategy, job.tenant, outcome.ok ? "" : outcome.errorKind],
       doubles: [outcome.queueWaitMs / 1000, outcome.execMs / 1000, score !== undefined && Number.isFinite(score) ? score : 0, task.attempt],

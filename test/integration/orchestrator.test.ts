@@ -308,3 +308,23 @@ describe("faults around the D1 projection and the queue", () => {
     expect(await h.stub.report({ chunkId: m1!.chunkId, outcomes: [], done: false })).toEqual({ continue: false, accepted: 0 });
   });
 });
+
+describe("Analytics Engine", () => {
+  it("gets one data point per reported attempt, indexed by job", async () => {
+    const h = await harness(grid(1, { maxRetries: 1 }));
+    const points: AnalyticsEngineDataPoint[] = [];
+    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
+      instance.writeDataPoint = (p) => void points.push(p);
+    });
+    const [m1] = h.sent.splice(0);
+    await h.stub.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
+    h.clock.now += config.RETRY_CAP_MS;
+    await runDurableObjectAlarm(h.stub);
+    const [m2] = h.sent.splice(0);
+    await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
+    expect(points).toEqual([
+      { indexes: [h.jobId], blobs: ["task.failed", "failed", "synthetic", "tenant-a", "UpstreamError"], doubles: [0.001, 0.002, 0, 1] },
+      { indexes: [h.jobId], blobs: ["task.succeeded", "succeeded", "synthetic", "tenant-a", ""], doubles: [0.001, 0.002, 7, 2] },
+    ]);
+  });
+});

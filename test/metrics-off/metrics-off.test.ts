@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { OptimizationJob } from "../../durable-objects/optimization-job";
 import { d1TaskCounts, range, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
 describe("with METRICS_ENABLED=false", () => {
@@ -35,5 +37,19 @@ describe("with METRICS_ENABLED=false", () => {
     );
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: "unavailable", message: expect.stringContaining("disabled") } });
+  });
+});
+
+describe("Analytics Engine with METRICS_ENABLED=false", () => {
+  it("gets no data point", async () => {
+    const job = await submit(synthetic({ a: range(1, 6), sleepMs: { values: [30] } }, { concurrencyLimit: 1 }));
+    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${job.id}`));
+    let points = 0;
+    await runInDurableObject(stub, (instance: OptimizationJob) => {
+      instance.writeDataPoint = () => void points++;
+    });
+    const done = await waitForEnd(job.id);
+    expect(done.summary.succeeded).toBe(6);
+    expect(points).toBe(0);
   });
 });
