@@ -71,7 +71,7 @@ const SCHEMA_VERSION = 1;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS job (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job (id TEXT PRIMARY KEY, spec TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
   idx INTEGER PRIMARY KEY,
   status TEXT NOT NULL,
@@ -139,12 +139,19 @@ export class JobStore {
   loadJob(): JobRow | null {
     const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
     if (!exists) return null;
-    const row = this.sql.exec("SELECT data FROM job LIMIT 1").toArray()[0];
-    return row ? (JSON.parse(row.data as string) as JobRow) : null;
+    const row = this.sql.exec("SELECT spec, data FROM job LIMIT 1").toArray()[0];
+    return row ? { ...(JSON.parse(row.data as string) as Omit<JobRow, "spec">), spec: JSON.parse(row.spec as string) as JobSpec } : null;
+  }
+
+  /** The spec (up to 1 MiB) is written once; every later save rewrites only the state. */
+  insertJob(job: JobRow): void {
+    const { spec, ...state } = job;
+    this.sql.exec("INSERT INTO job (id, spec, data) VALUES (?, ?, ?)", job.id, JSON.stringify(spec), JSON.stringify(state));
   }
 
   saveJob(job: JobRow): void {
-    this.sql.exec("INSERT INTO job (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data", job.id, JSON.stringify(job));
+    const { spec: _spec, ...state } = job;
+    this.sql.exec("UPDATE job SET data = ? WHERE id = ?", JSON.stringify(state), job.id);
   }
 
   getTask(idx: number): TaskRow | null {

@@ -120,7 +120,7 @@ export class OptimizationJob extends DurableObject<Env> {
         jobDirty: 1,
       };
       this.store.createSchema();
-      this.store.saveJob(job);
+      this.store.insertJob(job);
       this.job = job;
       this.grid = grid;
       this.log = this.jobLogger();
