@@ -174,11 +174,13 @@ export class OptimizationJob extends DurableObject<Env> {
 
   /** Results of a chunk (a partial report every ~100 ms of work, and a last one with `done`). */
   async report(report: ChunkReport): Promise<ReportAck> {
-    if (!this.job) return { continue: false, accepted: 0 };
+    if (!this.job) return { continue: false, accepted: 0, checkinMs: this.config.CHECKIN_MS };
     const { accepted, current } = this.mutate(() => this.applyReport(report), report.outcomes.length > 0 || report.done);
     await this.dispatch();
     await this.scheduleAlarm();
-    return { continue: current && !isTerminal(this.job.status), accepted };
+    // One DO takes on the order of a thousand requests a second: keep a job's reports to about 200.
+    const checkinMs = Math.max(this.config.CHECKIN_MS, this.job.spec.concurrencyLimit * 5);
+    return { continue: current && !isTerminal(this.job.status), accepted, checkinMs };
   }
 
   override async alarm(): Promise<void> {

@@ -51,4 +51,6 @@ export interface ReportAck {
   /** False once the job has ended or the chunk is no longer current: the consumer stops. */
   continue: boolean;
   accepted: number;
+  /** How long the consumer should work before its next report: longer as the job's concurrency grows. */
+  checkinMs: number;
 }

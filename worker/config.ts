@@ -35,7 +35,7 @@ export const ConfigSchema = z.object({
   /** Work a chunk should carry; the DO sizes chunks from observed execution times. */
   TARGET_CHUNK_MS: int(1_000, 1),
   MAX_CHUNK_TASKS: int(256, 1),
-  /** How often the consumer reports progress and asks whether to go on. */
+  /** How often the consumer reports progress and asks whether to go on (at least; see checkinMsFor). */
   CHECKIN_MS: int(100, 1),
   /** Debounce of the D1 projection while a job runs. */
   D1_FLUSH_MS: int(500),

@@ -29,10 +29,9 @@ function deps(overrides: Partial<ChunkDeps> & { stopAfterReports?: number } = {}
     cache: createSeriesCache(),
     report: async (r): Promise<ReportAck> => {
       reports.push(r);
-      return { continue: overrides.stopAfterReports === undefined || reports.length < overrides.stopAfterReports, accepted: r.outcomes.length };
+      return { continue: overrides.stopAfterReports === undefined || reports.length < overrides.stopAfterReports, accepted: r.outcomes.length, checkinMs: 25 };
     },
     saveSummary: async () => {},
-    checkinMs: 25,
     now: () => (t += 5),
     ...overrides,
   };

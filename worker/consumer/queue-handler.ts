@@ -43,7 +43,6 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
           cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),
           saveSummary: (summary: ResultSummary) => putResultSummary(env.RESULTS, summary),
-          checkinMs: config.CHECKIN_MS,
         });
         chunkLog.debug("chunk.consumed", { tasks: chunk.tasks.length, ran, stopped });
         message.ack();

@@ -11,7 +11,6 @@ export interface ChunkDeps {
   cache: SeriesCache;
   report: (report: ChunkReport) => Promise<ReportAck>;
   saveSummary: (summary: ResultSummary) => Promise<void>;
-  checkinMs: number;
   now?: () => number;
 }
 
@@ -24,13 +23,15 @@ function storedTrades(trades: TradeRecord[]): Pick<ResultSummary, "trades" | "tr
 }
 
 /**
- * Runs one chunk's backtests one after another. Every `checkinMs` of work it reports what finished
- * and learns whether to go on, so a cancel or early stop halts it within about that long.
+ * Runs one chunk's backtests one after another. Every `checkinMs` of work (the job's DO says how
+ * long) it reports what finished and learns whether to go on, so a cancel or early stop halts it
+ * within about that long.
  */
 export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promise<{ ran: number; stopped: boolean }> {
   const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
   const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false });
   if (!first.continue) return { ran: 0, stopped: true };
+  let checkinMs = first.checkinMs;
 
   let bars: Bars | null = null;
   let loadError: TaskError | null = null;
@@ -89,8 +90,9 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
       });
     }
     ran++;
-    if (now() - lastCheckin >= deps.checkinMs && ran < chunk.tasks.length) {
+    if (now() - lastCheckin >= checkinMs && ran < chunk.tasks.length) {
       const ack = await flush(false);
+      checkinMs = ack.checkinMs;
       lastCheckin = now();
       if (!ack.continue) return { ran, stopped: true };
     }
