@@ -50,3 +50,11 @@ export const allowShort: StrategyParam = {
   default: { values: [false] },
   optional: { value: false },
 };
+
+/** The `fast` and `slow` windows of a two-average strategy; fast must be the shorter. */
+export function fastSlowParams(ctx: RunContext): { fast: number; slow: number } {
+  const fast = intParam(ctx, "fast", 1, WINDOW_MAX);
+  const slow = intParam(ctx, "slow", 1, WINDOW_MAX);
+  if (fast >= slow) throw new ParamInvalid(`fast (${fast}) must be less than slow (${slow})`);
+  return { fast, slow };
+}

@@ -1,6 +1,5 @@
-import { ParamInvalid } from "../../errors";
 import { PERFORMANCE_METRICS } from "../metrics";
-import { allowShort, allowShortParam, intParam, requireBars, WINDOW_MAX, windowSchema } from "../params";
+import { allowShort, allowShortParam, fastSlowParams, requireBars, windowSchema } from "../params";
 import { simulate } from "../simulate";
 import type { Strategy } from "../types";
 
@@ -31,10 +30,8 @@ export function movingAverageCrossover({ id, average, indicator, description }: 
     needsBars: true,
     metrics: PERFORMANCE_METRICS,
     run(ctx) {
-      const fast = intParam(ctx, "fast", 1, WINDOW_MAX);
-      const slow = intParam(ctx, "slow", 1, WINDOW_MAX);
+      const { fast, slow } = fastSlowParams(ctx);
       const short = allowShortParam(ctx);
-      if (fast >= slow) throw new ParamInvalid(`fast (${fast}) must be less than slow (${slow})`);
       const first = slow - 1;
       requireBars(ctx, first, `slow (${slow})`);
       const { close } = ctx.bars;

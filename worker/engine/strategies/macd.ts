@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { ParamInvalid } from "../../errors";
 import { ema } from "../indicators";
 import { PERFORMANCE_METRICS } from "../metrics";
-import { allowShort, allowShortParam, intParam, requireBars, WINDOW_MAX, windowSchema } from "../params";
+import { allowShort, allowShortParam, fastSlowParams, intParam, requireBars, WINDOW_MAX, windowSchema } from "../params";
 import { signalBuffer, simulate, zeroSeries } from "../simulate";
 import type { Strategy } from "../types";
 
@@ -33,11 +32,9 @@ export const macd: Strategy = {
   needsBars: true,
   metrics: PERFORMANCE_METRICS,
   run(ctx) {
-    const fast = intParam(ctx, "fast", 1, WINDOW_MAX);
-    const slow = intParam(ctx, "slow", 1, WINDOW_MAX);
+    const { fast, slow } = fastSlowParams(ctx);
     const signal = intParam(ctx, "signal", 2, WINDOW_MAX);
     const short = allowShortParam(ctx);
-    if (fast >= slow) throw new ParamInvalid(`fast (${fast}) must be less than slow (${slow})`);
     const start = slow - 1;
     const first = start + signal - 1;
     requireBars(ctx, first, `slow (${slow}) + signal (${signal})`);
