@@ -364,7 +364,9 @@ export class OptimizationJob extends DurableObject<Env> {
 
   /** Claims chunks under the concurrency limit (due retries first) and sends them; a failed send releases its chunks. */
   private async dispatch(): Promise<void> {
-    const messages = this.mutate(() => this.claimChunks());
+    const job = this.job!;
+    if (isTerminal(job.status) || this.store.chunksInFlight() >= job.spec.concurrencyLimit) return;
+    const messages = this.mutate(() => this.claimChunks(), (claimed) => claimed.length > 0);
     if (messages.length === 0) return;
     for (const batch of packSendBatches(messages, (m) => JSON.stringify(m).length)) {
       try {
@@ -534,11 +536,11 @@ export class OptimizationJob extends DurableObject<Env> {
    * Runs `fn` and saves the job row in one SQLite transaction (marking it for D1 unless told the job
    * itself did not change); on a throw, memory is reloaded from storage.
    */
-  private mutate<T>(fn: () => T, jobChanged = true): T {
+  private mutate<T>(fn: () => T, jobChanged: boolean | ((result: T) => boolean) = true): T {
     try {
       return this.ctx.storage.transactionSync(() => {
         const result = fn();
-        if (jobChanged) this.job!.jobDirty = ++this.job!.changeSeq;
+        if (typeof jobChanged === "function" ? jobChanged(result) : jobChanged) this.job!.jobDirty = ++this.job!.changeSeq;
         this.store.saveJob(this.job!);
         return result;
       });
