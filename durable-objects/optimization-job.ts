@@ -6,7 +6,6 @@ import {
   type ErrorKind,
   type Job,
   type JobSpec,
-  type JobStats,
   type JobStatus,
   type ListTasksQuery,
   type Page,
@@ -23,10 +22,11 @@ import { retryDelayMs } from "./backoff";
 import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
 import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
 import { compare, createGrid, type Grid } from "./grid";
+import { jobView, taskView } from "./job-view";
 import { JobStore, queuedOf, type ChunkRow, type JobRow, type TaskRow } from "./job-store";
 import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString, type SeriesKey } from "../worker/metrics/definitions";
 import { addMetric, batchToSend, confirmSent, emptyOutbox } from "./metric-outbox";
-import { addToSketch, emptySketch, quantile, type Sketch } from "./sketch";
+import { addToSketch, emptySketch } from "./sketch";
 import { insertTopN, meetsThreshold } from "./top-n";
 
 export interface StartInput {
@@ -129,23 +129,23 @@ export class OptimizationJob extends DurableObject<Env> {
       await this.dispatch();
       await this.scheduleAlarm();
     }
-    return this.view();
+    return jobView(this.job!, this.now());
   }
 
   async status(): Promise<Job | null> {
-    return this.job ? this.view() : null;
+    return this.job ? jobView(this.job!, this.now()) : null;
   }
 
   async cancel(reason?: string, requestId?: string): Promise<CancelResult> {
     const job = this.job;
     if (!job) return { outcome: "not-found" };
-    if (job.status === "canceled") return { outcome: "already-canceled", job: this.view() };
-    if (isTerminal(job.status)) return { outcome: "conflict", job: this.view() };
+    if (job.status === "canceled") return { outcome: "already-canceled", job: jobView(this.job!, this.now()) };
+    if (isTerminal(job.status)) return { outcome: "conflict", job: jobView(this.job!, this.now()) };
     const at = new Date(this.now()).toISOString();
     this.log.info("job.cancel_requested", { requestId, reason: reason ?? null });
     this.mutate(() => this.stop("canceled", { kind: "cancel", reason: reason ?? null, at }));
     await this.scheduleAlarm();
-    return { outcome: "canceled", job: this.view() };
+    return { outcome: "canceled", job: jobView(this.job!, this.now()) };
   }
 
   /** Tasks in grid order; those never dispatched are listed from the grid. */
@@ -153,7 +153,7 @@ export class OptimizationJob extends DurableObject<Env> {
     const job = this.job;
     if (!job) return null;
     const after = query.cursor === undefined ? -1 : Number(query.cursor);
-    const items = this.store.listTasks(after, query.limit, query.status).map((t) => this.taskView(t));
+    const items = this.store.listTasks(after, query.limit, query.status).map((t) => taskView(this.job!, this.grid!, t));
     const undispatched = this.undispatchedStatus();
     let scannedTo: number | null = null;
     if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
@@ -163,7 +163,7 @@ export class OptimizationJob extends DurableObject<Env> {
       const end = Math.min(grid.size, from + MAX_SCAN_PER_PAGE);
       let idx = from;
       for (; idx < end && items.length < query.limit; idx++) {
-        if (grid.accepts(idx)) items.push(this.taskView(this.freshTask(idx, undispatched)));
+        if (grid.accepts(idx)) items.push(taskView(this.job!, this.grid!, this.freshTask(idx, undispatched)));
       }
       if (idx < grid.size && items.length < query.limit) scannedTo = idx - 1;
     }
@@ -582,51 +582,6 @@ export class OptimizationJob extends DurableObject<Env> {
     return isTerminal(this.job!.status) ? "canceled" : "queued";
   }
 
-  private view(): Job {
-    const job = this.job!;
-    return {
-      id: job.id,
-      name: job.spec.name ?? null,
-      status: job.status,
-      strategy: job.spec.strategy,
-      dataset: job.spec.dataset,
-      spec: job.spec,
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-      summary: {
-        total: job.total,
-        finished: job.succeeded + job.failed,
-        succeeded: job.succeeded,
-        failed: job.failed,
-        canceled: job.canceled,
-        running: job.running,
-        queued: queuedOf(this.job!),
-        retries: job.retries,
-        topN: job.topN,
-      },
-      stats: this.stats(),
-      stopReason: job.stopReason,
-    };
-  }
-
-  private stats(): JobStats {
-    const job = this.job!;
-    const timing = (s: Sketch) => ({ mean: s.count ? s.sum / s.count : null, p50: quantile(s, 0.5), p95: quantile(s, 0.95) });
-    const finished = job.succeeded + job.failed;
-    const end = job.finishedAt ? Date.parse(job.finishedAt) : this.now();
-    const elapsedSec = job.startedAt ? (end - Date.parse(job.startedAt)) / 1000 : 0;
-    const exec = timing(job.timings.exec);
-    const remaining = isTerminal(job.status) ? 0 : job.total - finished - job.canceled;
-    return {
-      queueWait: timing(job.timings.queueWait),
-      exec,
-      retries: job.retries,
-      throughputPerSec: finished > 0 && elapsedSec > 0 ? finished / elapsedSec : null,
-      etaSeconds: remaining === 0 ? 0 : exec.mean === null ? null : (remaining * exec.mean) / Math.min(job.spec.concurrencyLimit, remaining) / 1000,
-    };
-  }
-
   /** Timings for the job's stats, histograms for /metrics, and one Analytics Engine point per attempt. */
   private recordAttempt(task: TaskRow, outcome: TaskOutcome): void {
     const job = this.job!;
@@ -649,26 +604,6 @@ export class OptimizationJob extends DurableObject<Env> {
     if (!this.config.METRICS_ENABLED || add === 0) return;
     const key: SeriesKey = { name: def.name, labels: labelString(labels) };
     addMetric(this.job!.metrics, key, add);
-  }
-
-  private taskView(t: TaskRow): Task {
-    const job = this.job!;
-    return {
-      taskId: taskIdOf(job.id, t.idx),
-      index: t.idx,
-      params: this.grid!.paramsAt(t.idx),
-      status: t.status,
-      attempt: t.attempt,
-      retries: t.retries,
-      score: t.score,
-      metrics: t.metrics,
-      resultConstraintsMet: t.constraintsMet,
-      resultSummaryId: t.resultSummaryId,
-      errorKind: t.errorKind,
-      errorMessage: t.errorMessage,
-      queueWaitMs: t.queueWaitMs,
-      execMs: t.execMs,
-    };
   }
 
   private jobLogger(): Logger {
