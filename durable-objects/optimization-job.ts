@@ -482,7 +482,9 @@ export class OptimizationJob extends DurableObject<Env> {
       const tasks = [...dirty, ...canceled];
       const metrics = batchToSend(job.metrics, () => crypto.randomUUID());
       if (tasks.length === 0 && job.jobDirty === 0 && !metrics) return;
-      const upToSeq = Math.max(job.jobDirty, ...dirty.map((t) => t.dirty));
+      // Rows come oldest change first with unique numbers: every dirty row up to the last one sent is in this batch.
+      const taskSeq = dirty.at(-1)?.dirty ?? 0;
+      const jobSeq = job.jobDirty;
       const statements = [
         jobUpsert(this.env.DB, job, new Date(this.now()).toISOString()),
         ...taskUpserts(this.env.DB, job, tasks, (idx) => this.grid!.paramsAt(idx)),
@@ -498,8 +500,9 @@ export class OptimizationJob extends DurableObject<Env> {
       }
       this.d1Failures = 0;
       this.mutate(() => {
-        this.store.markClean(upToSeq);
-        if (job.jobDirty <= upToSeq) job.jobDirty = 0;
+        if (taskSeq > 0) this.store.markClean(taskSeq);
+        // A change to the job during the write has a newer number and stays owed.
+        if (job.jobDirty === jobSeq) job.jobDirty = 0;
         if (job.d1CanceledFrom === canceledFrom) job.d1CanceledFrom = canceledTo;
         if (metrics) confirmSent(job.metrics, metrics.seq);
       }, false);

@@ -337,3 +337,20 @@ describe("Analytics Engine", () => {
     ]);
   });
 });
+
+describe("a wide job's D1 projection", () => {
+  it("writes every row when more change between two flushes than one flush carries", async () => {
+    const h = await harness(grid(20_000, { concurrencyLimit: 32 }));
+    // Each first chunk reports 2 ms a task: the freed slot gets a 256-task chunk, 8000+ tasks in flight.
+    for (const m of h.sent.splice(0)) await h.stub.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
+    const running = (await h.stub.status())!.summary.running;
+    expect(running).toBeGreaterThan(5_000);
+    await h.stub.cancel();
+    for (let i = 0; i < 20 && (await runDurableObjectAlarm(h.stub)); i++);
+    const counts = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status ORDER BY status").bind(h.jobId).all();
+    expect(counts.results).toEqual([
+      { status: "canceled", n: 20_000 - 32 },
+      { status: "succeeded", n: 32 },
+    ]);
+  });
+});
