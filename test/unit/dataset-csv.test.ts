@@ -223,3 +223,21 @@ describe("parseBarTime", () => {
 it("utf8Length", () => {
   for (const s of ["", "abc", "é", "€", "😀", "a€😀é"]) expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
 });
+
+describe("a line that never ends", () => {
+  it("is refused as soon as one segment holds no line end, naming its line", async () => {
+    const pieces = ["date,close\n2020-01-01,1\n", ...Array.from({ length: 50 }, () => `"${"x".repeat(999)}`)];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = pieces.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const error = await parseCsvStream(body, { segmentChars: 4096 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).details).toEqual([{ path: "line 3", message: expect.stringContaining("no line end") }]);
+    // It stopped reading: most of the body was never pulled.
+    expect(pieces.length).toBeGreaterThan(40);
+  });
+});

@@ -240,7 +240,9 @@ export class CsvBarsReader {
       cut = carry.endsWith("\n") ? carry.length - 1 : carry.length;
     } else {
       cut = safeCut(carry);
-      if (cut < 0) return;
+      // A segment's worth of text with no line end outside quotes is no bar line: stop at once
+      // rather than rescan a growing carry on every write.
+      if (cut < 0) this.fatal(`line ${this.line}`, `no line end in ${this.segmentChars} characters (an unclosed quote?)`);
     }
     this.carry = final ? "" : carry.slice(cut + 1);
     this.parseSegment(carry.slice(0, cut));
