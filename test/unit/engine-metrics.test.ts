@@ -177,3 +177,16 @@ describe("MetricsAccumulator", () => {
     expect(() => new MetricsAccumulator().finish()).toThrow(InternalError);
   });
 });
+
+describe("a wiped-out account", () => {
+  it("stays at zero equity: a loss past 100% is not undone by a later one", () => {
+    const acc = new MetricsAccumulator();
+    // Short through two quadruplings: -300% then -300%; without the floor equity would read 1, -2, 4.
+    acc.push(-3, -1);
+    acc.push(-3, -1);
+    const m = acc.finish();
+    expect(m.totalReturn).toBe(-1);
+    expect(m.maxDrawdown).toBe(-1);
+    expect(m.cagr).toBe(-1);
+  });
+});

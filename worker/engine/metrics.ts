@@ -162,6 +162,8 @@ export class MetricsAccumulator {
     s.downsideSq += neg * neg;
 
     s.equity *= 1 + r;
+    // A loss past 100% (a short through a doubling, costs on a crash) wipes the account out for good.
+    if (s.equity < 0) s.equity = 0;
     if (s.equity > s.peak) {
       const dd = s.trough / s.peak - 1;
       if (dd < s.maxDrawdown) s.maxDrawdown = dd;

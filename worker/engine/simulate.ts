@@ -197,6 +197,7 @@ function metricsOnly(run: Run): PerformanceMetrics {
     const neg = r < 0 ? r : 0;
     downsideSq += neg * neg;
     equity *= 1 + r;
+    if (equity < 0) equity = 0;
     if (equity > peak) {
       const dd = trough / peak - 1;
       if (dd < maxDrawdown) maxDrawdown = dd;
@@ -311,6 +312,7 @@ function details(run: Run, bars: Bars, equityPoints: number): { equity: EquityPo
       prev = p;
     }
     equity *= 1 + r;
+    if (equity < 0) equity = 0;
     if (side !== 0) growth *= 1 + held;
     if (t === pickBar) {
       curve.push([time[t] as number, equity]);
