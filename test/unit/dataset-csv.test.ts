@@ -241,3 +241,17 @@ describe("a line that never ends", () => {
     expect(pieces.length).toBeGreaterThan(40);
   });
 });
+
+describe("prices", () => {
+  it("must lie within 1e-9 .. 1e12, so returns cannot overflow", () => {
+    const csv = `date,close\n${Array.from({ length: 60 }, (_, i) => `${new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10)},${i === 10 ? "5e-324" : i === 20 ? "1e200" : "1"}`).join("\n")}\n`;
+    const error = (() => {
+      try {
+        parseCsvText(csv);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect((error as ApiError).details?.map((d) => d.path)).toEqual(["line 12", "line 22"]);
+  });
+});

@@ -115,7 +115,7 @@ describe("runBacktest", () => {
 
   it.each([NaN, Infinity, -Infinity])("rejects a metric of %s, naming it", async (value) => {
     await expect(runBacktest(fake(() => ({ metrics: { m: value } })), ctxOf({}))).rejects.toThrow(/metric m is not a finite number/);
-    await expect(runBacktest(fake(() => ({ metrics: { m: value } })), ctxOf({}))).rejects.toBeInstanceOf(InternalError);
+    await expect(runBacktest(fake(() => ({ metrics: { m: value } })), ctxOf({}))).rejects.toBeInstanceOf(ParamInvalid);
   });
 
   it("rejects a result missing a declared metric", async () => {

@@ -9,6 +9,8 @@ import type { EncodableBars } from "./codec";
 export const MAX_CSV_ISSUES = 20;
 /** Text is handed to the CSV parser in pieces of about this many characters, cut at line ends. */
 const SEGMENT_CHARS = 1 << 20;
+const MIN_PRICE = 1e-9;
+const MAX_PRICE = 1e12;
 /** Columns grow in blocks of this many rows: no doubling, no copy while reading. */
 const BLOCK_ROWS = 1 << 16;
 
@@ -293,6 +295,8 @@ export class CsvBarsReader {
       if (cell === "") this.issue(`line ${line}`, `${name} is empty`);
       else if (!Number.isFinite(value)) this.issue(`line ${line}`, `${name} ${show(cell)} is not a finite number`);
       else if (value <= 0) this.issue(`line ${line}`, `${name} must be positive, got ${cell}`);
+      // Prices so small or large that ratios of them overflow are no market's: refuse them here.
+      else if (value < MIN_PRICE || value > MAX_PRICE) this.issue(`line ${line}`, `${name} ${cell} is outside ${MIN_PRICE}..${MAX_PRICE}`);
       else return value;
       return Number.NaN;
     };

@@ -1,10 +1,10 @@
-import { InternalError, taskErrorOf } from "../errors";
+import { InternalError, ParamInvalid, taskErrorOf } from "../errors";
 import type { BacktestResult, RunContext, Strategy } from "./types";
 
 /**
  * Runs one backtest. Whatever escapes is a TaskError (an unexpected throw becomes InternalError),
  * and the result carries every declared metric as a finite number, since scores are ranked and
- * stored as JSON.
+ * stored as JSON (a non-finite one is ParamInvalid: the data decided it, a retry would not help).
  */
 export async function runBacktest(strategy: Strategy, ctx: RunContext): Promise<BacktestResult> {
   let result: BacktestResult;
@@ -18,7 +18,8 @@ export async function runBacktest(strategy: Strategy, ctx: RunContext): Promise<
   }
   for (const [name, value] of Object.entries(result.metrics)) {
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new InternalError(`${strategy.id}: metric ${name} is not a finite number (${String(value)})`);
+      // The data decides this (e.g. returns that overflow): a retry would end the same way.
+      throw new ParamInvalid(`${strategy.id}: metric ${name} is not a finite number (${String(value)}) on this data`);
     }
   }
   return result;
