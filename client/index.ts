@@ -16,6 +16,8 @@ export function createOptimizerClient({ url, apiKey, fetch: customFetch }: Optim
     links: [
       httpBatchLink({
         url: new URL("/trpc", url).toString(),
+        // The server refuses batches of more than 10 calls (worker/app.ts).
+        maxItems: 10,
         headers: () => ({ authorization: `Bearer ${apiKey}` }),
         ...(customFetch ? { fetch: customFetch } : {}),
       }),

@@ -6,7 +6,7 @@ import { loadConfig } from "./config";
 import { ApiError } from "./errors";
 import { catalogRoutes } from "./api/catalog";
 import { optimizationRoutes } from "./api/optimizations";
-import { datasetRoutes, datasetUploadBodyLimit } from "./api/datasets";
+import { DATASET_UPLOAD_BODY_BYTES, datasetRoutes, datasetUploadBodyLimit } from "./api/datasets";
 import { jobContext, type AppEnv } from "./api/context";
 import { createLogger } from "./log";
 import { metricsRoute } from "./metrics/route";
@@ -14,6 +14,7 @@ import { appRouter } from "./trpc/router";
 import type { TrpcContext } from "./trpc/init";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_TRPC_BATCH = 10;
 
 /** The Worker's HTTP surface: REST at /api/v1, tRPC at /trpc, typed errors everywhere. */
 export function createApp(): Hono<AppEnv> {
@@ -27,7 +28,13 @@ export function createApp(): Hono<AppEnv> {
         throw new ApiError("payload_too_large", `the request body is over ${maxSize} bytes`);
       },
     });
-  app.use((c, next) => limitOf(datasetUploadBodyLimit(c.req.method, c.req.path) ?? MAX_BODY_BYTES)(c, next));
+  app.use((c, next) => {
+    const limit = datasetUploadBodyLimit(c.req.method, c.req.path);
+    // An upload streamed without a length is counted as it is parsed (worker/datasets/csv.ts):
+    // bodyLimit would buffer all of it first.
+    if (limit === DATASET_UPLOAD_BODY_BYTES && c.req.header("content-length") === undefined) return next();
+    return limitOf(limit ?? MAX_BODY_BYTES)(c, next);
+  });
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/api/v1", optimizationRoutes);
   app.route("/api/v1", catalogRoutes);
@@ -38,6 +45,8 @@ export function createApp(): Hono<AppEnv> {
     trpcServer({
       endpoint: "/trpc",
       router: appRouter,
+      // Calls of a batch run side by side: bound them (the client batches at most as many).
+      maxBatchSize: MAX_TRPC_BATCH,
       createContext: (_opts, c): TrpcContext & Record<string, unknown> => ({ jobContext: () => jobContext(c as Parameters<typeof jobContext>[0]) }),
     }),
   );

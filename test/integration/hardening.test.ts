@@ -53,3 +53,18 @@ describe("hostile input", () => {
     }
   });
 });
+
+describe("tRPC batches", () => {
+  it("refuse more than 10 calls at once", async () => {
+    const calls = Array.from({ length: 11 }, () => "strategies.list").join(",");
+    const input = encodeURIComponent(JSON.stringify({}));
+    const res = await exports.default.fetch(
+      new Request(`http://optimizer.test/trpc/${calls}?batch=1&input=${input}`, { headers: { authorization: `Bearer ${KEY_A}` } }),
+    );
+    expect(res.status).toBe(400);
+    const ok = await exports.default.fetch(
+      new Request(`http://optimizer.test/trpc/${calls.split(",").slice(0, 10).join(",")}?batch=1&input=${input}`, { headers: { authorization: `Bearer ${KEY_A}` } }),
+    );
+    expect(ok.status).toBe(200);
+  });
+});

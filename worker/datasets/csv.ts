@@ -13,6 +13,7 @@ const MIN_PRICE = 1e-9;
 const MAX_PRICE = 1e12;
 /** Columns grow in blocks of this many rows: no doubling, no copy while reading. */
 const BLOCK_ROWS = 1 << 16;
+const FIRST_BLOCK_ROWS = 1 << 10;
 
 const PRICE_COLUMNS = ["open", "high", "low", "close"] as const;
 const KNOWN_COLUMNS = new Set<string>(["date", ...PRICE_COLUMNS, "volume"]);
@@ -39,20 +40,21 @@ export interface ParsedCsv {
   data: EncodableBars;
 }
 
+/** A growing column: blocks start small (a small upload holds little) and double up to BLOCK_ROWS. */
 class Blocks<T extends Float64Array | Uint32Array> {
   readonly blocks: T[] = [];
   private current: T | null = null;
-  private pos = BLOCK_ROWS;
+  private pos = 0;
 
   constructor(private readonly make: (n: number) => T) {}
 
   push(value: number): void {
-    if (this.pos === BLOCK_ROWS) {
-      this.current = this.make(BLOCK_ROWS);
+    if (this.current === null || this.pos === this.current.length) {
+      this.current = this.make(this.current === null ? FIRST_BLOCK_ROWS : Math.min(this.current.length * 2, BLOCK_ROWS));
       this.blocks.push(this.current);
       this.pos = 0;
     }
-    this.current![this.pos++] = value;
+    this.current[this.pos++] = value;
   }
 
   /** The first n values in one array. */
