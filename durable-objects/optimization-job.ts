@@ -77,8 +77,9 @@ export class OptimizationJob extends DurableObject<Env> {
   private grid: Grid | null;
   private log: Logger;
   private flushChain: Promise<void> = Promise.resolve();
-  /** D1 writes failed in a row; they pace the retries. In memory: a restart tries again at once. */
+  /** D1 writes failed in a row, and when the next may be tried. In memory: a restart tries at once. */
   private d1Failures = 0;
+  private d1RetryAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -189,7 +190,7 @@ export class OptimizationJob extends DurableObject<Env> {
       const expired = this.store.expiredChunks(this.now());
       if (expired.length > 0) this.mutate(() => this.expireLeases(expired));
       await this.dispatch();
-      await this.flushD1();
+      if (this.now() >= this.d1RetryAt) await this.flushD1();
     } finally {
       // Whatever failed above, the job keeps an alarm for its leases, retries and D1 writes.
       await this.scheduleAlarm();
@@ -495,6 +496,7 @@ export class OptimizationJob extends DurableObject<Env> {
       } catch (err) {
         // Rows stay dirty; an alarm tries again after a growing pause.
         this.d1Failures++;
+        this.d1RetryAt = this.now() + retryDelayMs(this.d1Failures, D1_RETRY, this.random);
         this.log.error("d1.flush_failed", { rows: tasks.length, failures: this.d1Failures, message: err instanceof Error ? err.message : String(err) });
         return;
       }
@@ -522,8 +524,7 @@ export class OptimizationJob extends DurableObject<Env> {
     }
     const metricsPending = job.metrics.inflight !== null || Object.keys(job.metrics.pending).length > 0;
     if (job.jobDirty > 0 || metricsPending || job.d1CanceledFrom < this.grid!.size || this.store.hasDirtyTasks()) {
-      const backoff = this.d1Failures > 0 ? retryDelayMs(this.d1Failures, D1_RETRY, this.random) : 0;
-      times.push(now + Math.max(backoff, isTerminal(job.status) ? 0 : this.config.D1_FLUSH_MS));
+      times.push(Math.max(this.d1RetryAt, now + (isTerminal(job.status) ? 0 : this.config.D1_FLUSH_MS)));
     }
     const current = await this.ctx.storage.getAlarm();
     if (times.length === 0) {
