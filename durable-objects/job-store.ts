@@ -29,6 +29,8 @@ export interface JobRow {
   startedAt: string | null;
   finishedAt: string | null;
   avgExecMs: number | null;
+  /** Lease of a chunk not yet started: doubles each time the queue outwaits it, back to the base on a start. */
+  dispatchLeaseMs: number;
   /** Per-attempt timings (ms) behind the status response's stats. */
   timings: { queueWait: Sketch; exec: Sketch };
   /** Metric increments not yet in D1. */

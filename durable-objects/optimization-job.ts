@@ -114,6 +114,7 @@ export class OptimizationJob extends DurableObject<Env> {
         startedAt: null,
         finishedAt: null,
         avgExecMs: null,
+        dispatchLeaseMs: this.config.DISPATCH_LEASE_MS,
         timings: { queueWait: emptySketch(), exec: emptySketch() },
         metrics: emptyOutbox(),
         chunkSeq: 0,
@@ -212,6 +213,7 @@ export class OptimizationJob extends DurableObject<Env> {
         for (const task of this.store.runningInChunk(chunk.id)) this.failTask(task, "InternalError", "the consumer ended the chunk without a result");
         this.store.deleteChunk(chunk.id);
       } else {
+        if (!chunk.started) job.dispatchLeaseMs = this.config.DISPATCH_LEASE_MS;
         this.store.renewChunk(chunk.id, this.now() + this.config.RUN_LEASE_MS);
       }
     }
@@ -354,6 +356,8 @@ export class OptimizationJob extends DurableObject<Env> {
       const tasks = this.store.runningInChunk(chunk.id);
       this.log.warn("chunk.lease_expired", { chunkId: chunk.id, tasks: tasks.length, started: chunk.started });
       if (!chunk.started) {
+        // The queue is backed up: wait longer for the next chunks rather than resend them at the same pace.
+        job.dispatchLeaseMs = Math.min(job.dispatchLeaseMs * 2, this.config.DISPATCH_LEASE_MS * 16);
         this.releaseChunk(chunk.id);
         continue;
       }
@@ -429,7 +433,7 @@ export class OptimizationJob extends DurableObject<Env> {
         job.dispatched++;
         job.nextIndex = this.grid!.nextAccepted(job.nextIndex + 1);
       }
-      this.store.insertChunk({ id: chunkId, leaseUntil: now + this.config.DISPATCH_LEASE_MS, started: false });
+      this.store.insertChunk({ id: chunkId, leaseUntil: now + job.dispatchLeaseMs, started: false });
       messages.push(message);
       freeSlots--;
     }

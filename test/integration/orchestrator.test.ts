@@ -321,6 +321,11 @@ describe("faults around the D1 projection and the queue", () => {
     expect(m2!.tasks).toEqual([{ index: 0, attempt: 1, params: { a: 1 } }]);
     // The first message, delivered late, is told to stop at its first check-in.
     expect(await h.stub.report({ chunkId: m1!.chunkId, outcomes: [], done: false })).toMatchObject({ continue: false, accepted: 0 });
+    // The queue is slow: the next chunk gets twice the lease before it is put back.
+    h.clock.now += config.DISPATCH_LEASE_MS + 1;
+    await runDurableObjectAlarm(h.stub);
+    expect((await h.stub.status())!.summary.running).toBe(1);
+    expect((await h.stub.report({ chunkId: m2!.chunkId, outcomes: [], done: false })).continue).toBe(true);
   });
 });
 
