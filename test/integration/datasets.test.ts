@@ -235,7 +235,7 @@ describe("dataset upload errors: 400 naming the line, nothing stored", () => {
     expect(((await res.json()) as ApiErrorBody).error.code).toBe("payload_too_large");
   });
 
-  it("a storage failure stores nothing: the reserved version is released", async () => {
+  it("a storage failure stores nothing usable, and its version number is never reused", async () => {
     const failing = {
       put: async () => {
         throw new Error("R2 is down");
@@ -245,10 +245,12 @@ describe("dataset upload errors: 400 naming the line, nothing stored", () => {
     const err = await uploadDataset(ctxFor("tenant-a", { RESULTS: failing }), "flaky", csvOf(rows)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: "internal", status: 500 });
-    expect(await datasetRows("tenant-a", "flaky")).toBe(0);
-    expect((await resolveDataset(env, "tenant-a", "u-flaky"))).toBeNull();
-    // The next upload of the name is version 1.
-    expect((await upload("flaky", csvOf(rows))).body).toMatchObject({ id: "u-flaky@1" });
+    const status = await env.DB.prepare("SELECT status FROM datasets WHERE tenant = ? AND name = ?").bind("tenant-a", "flaky").all();
+    expect(status.results).toEqual([{ status: "failed" }]);
+    expect(await resolveDataset(env, "tenant-a", "u-flaky")).toBeNull();
+    expect(await resolveDataset(env, "tenant-a", "u-flaky@1")).toBeNull();
+    // The next upload of the name takes the next number: a job could have seen version 1.
+    expect((await upload("flaky", csvOf(rows))).body).toMatchObject({ id: "u-flaky@2" });
   });
 });
 

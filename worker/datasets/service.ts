@@ -126,7 +126,8 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
     await db.update(t).set({ status: READY }).where(row);
   } catch (err) {
     ctx.log.error("api.dataset_store_failed", { id, message: err instanceof Error ? err.message : String(err) });
-    await Promise.allSettled([ctx.env.RESULTS.delete(key), db.delete(t).where(row)]);
+    // The row stays, marked failed, so its version number is never handed out again.
+    await Promise.allSettled([ctx.env.RESULTS.delete(key), db.update(t).set({ status: "failed" }).where(row)]);
     throw new ApiError("internal", "storing the dataset failed; nothing was stored");
   }
   ctx.log.info("api.dataset_uploaded", { id, bars: parsed.bars, bytes: parsed.bytes });
@@ -150,7 +151,7 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
 export const datasetCacheKey = (tenant: string, id: string): string => (isBuiltinDataset(id) ? id : `${tenant}/${id}`);
 
 /** Uploaded bars kept per isolate, least recently used dropped first past this many bytes. */
-export const UPLOAD_CACHE_BYTES = 64 * 1024 * 1024;
+export const UPLOAD_CACHE_BYTES = 40 * 1024 * 1024;
 
 interface CacheEntry {
   bars: Promise<Bars>;

@@ -10,7 +10,7 @@ export interface SharedSeriesCache extends SeriesCache {
   readonly bytes: number;
 }
 
-export function createSeriesCache(maxBytes = 48 * 1024 * 1024): SharedSeriesCache {
+export function createSeriesCache(maxBytes = 32 * 1024 * 1024): SharedSeriesCache {
   const memo = new Map<string, Float64Array>();
   let bytes = 0;
   const get = (key: string, compute: () => Float64Array): Float64Array => {
