@@ -45,6 +45,7 @@ export function plainSmaCrossover(ret: Float64Array, fastSma: Float64Array, slow
     const neg = r < 0 ? r : 0;
     downSq += neg * neg;
     equity *= 1 + r;
+    if (equity < 0) equity = 0;
     if (equity > peak) {
       const dd = trough / peak - 1;
       if (dd < maxDrawdown) maxDrawdown = dd;
