@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { API_ERROR_STATUS, type ApiErrorBody, type ApiErrorCode, type ApiErrorIssue, type ErrorKind } from "../schema";
 
 /** An error the API answers with: a status, a machine-readable code and, for validation, the fields at fault. */
@@ -22,6 +23,16 @@ export class ApiError extends Error {
     return Response.json(this.toBody(), { status: this.status });
   }
 }
+
+const pathOf = (path: readonly PropertyKey[]) => path.map(String).join(".") || "(root)";
+
+/** An ApiError's details from a zod failure: one per field at fault; an unknown key is named itself. */
+export const zodIssues = (error: z.ZodError): ApiErrorIssue[] =>
+  error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => ({ path: pathOf([...i.path, key]), message: "unknown field" }))
+      : [{ path: pathOf(i.path), message: i.message }],
+  );
 
 /** A failed backtest; the kind decides whether the orchestrator retries it. */
 export abstract class TaskError extends Error {

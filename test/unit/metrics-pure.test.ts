@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { addMetric, batchToSend, confirmSent, emptyOutbox } from "../../durable-objects/metric-outbox";
 import { addToSketch, emptySketch, quantile } from "../../durable-objects/sketch";
 import { ALL_METRICS, histogramSeries, JOB_RETRY, labelString, QUEUE_WAIT } from "../../worker/metrics/definitions";
-import { renderPrometheus, type Sample } from "../../worker/metrics/prometheus";
+import { renderPrometheus } from "../../worker/metrics/prometheus";
 
 describe("histogram series", () => {
   it("puts an observation in the first bucket whose bound holds it, with sum and count", () => {
@@ -19,17 +19,11 @@ describe("histogram series", () => {
 
 describe("Prometheus text", () => {
   it("renders cumulative buckets, sums, counts and labelled counters", () => {
-    const samples: Sample[] = [];
-    const observe = (v: number) => {
-      for (const { key, add } of histogramSeries(QUEUE_WAIT, v)) {
-        const s = samples.find((x) => x.name === key.name && x.labels === key.labels);
-        if (s) s.value += add;
-        else samples.push({ ...key, value: add });
-      }
-    };
-    [0.01, 0.3, 0.4, 45, 200].forEach(observe);
-    samples.push({ name: "job_retry_total", labels: labelString({ error_kind: "UpstreamError" }), value: 3 });
-    const text = renderPrometheus(ALL_METRICS, samples);
+    // Accumulated as a job's DO does (the outbox), rendered as /metrics does.
+    const outbox = emptyOutbox();
+    for (const v of [0.01, 0.3, 0.4, 45, 200]) for (const { key, add } of histogramSeries(QUEUE_WAIT, v)) addMetric(outbox, key, add);
+    addMetric(outbox, { name: "job_retry_total", labels: labelString({ error_kind: "UpstreamError" }) }, 3);
+    const text = renderPrometheus(ALL_METRICS, Object.values(outbox.pending));
     expect(text).toContain("# TYPE queue_wait_seconds histogram\n");
     expect(text).toContain('queue_wait_seconds_bucket{le="0.05"} 1\n');
     expect(text).toContain('queue_wait_seconds_bucket{le="0.5"} 3\n');

@@ -1,6 +1,5 @@
 import type { z } from "zod";
-import { ApiError } from "../errors";
-import { zodIssues } from "../jobs/validate-spec";
+import { ApiError, zodIssues } from "../errors";
 
 /** Validates a query, params or body against a schema: a 400 naming each field at fault. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ParamInvalid } from "../errors";
+import type { ParamAxis } from "../../schema";
 import type { RunContext, StrategyParam } from "./types";
 
 /*
@@ -58,3 +59,9 @@ export function fastSlowParams(ctx: RunContext): { fast: number; slow: number } 
   if (fast >= slow) throw new ParamInvalid(`fast (${fast}) must be less than slow (${slow})`);
   return { fast, slow };
 }
+
+/** The declarations of a two-average strategy's `fast` and `slow` windows. */
+export const fastSlowParamDefs = (average: string, fast: ParamAxis, slow: ParamAxis): Record<"fast" | "slow", StrategyParam> => ({
+  fast: { schema: windowSchema, description: `Fast ${average} window, in bars (less than slow).`, default: fast },
+  slow: { schema: windowSchema, description: `Slow ${average} window, in bars.`, default: slow },
+});

@@ -1,19 +1,8 @@
-import type { z } from "zod";
 import { JobSpec, type ApiErrorIssue } from "../../schema";
 import { createAxis, createGrid } from "../../durable-objects/grid";
 import type { Config } from "../config";
 import { getStrategy } from "../engine/strategies";
-import { ApiError } from "../errors";
-
-const pathOf = (path: readonly PropertyKey[]) => path.map(String).join(".") || "(root)";
-
-/** One detail per field at fault; an unknown key is named itself, not its parent object. */
-export const zodIssues = (error: z.ZodError): ApiErrorIssue[] =>
-  error.issues.flatMap((i) =>
-    i.code === "unrecognized_keys"
-      ? i.keys.map((key) => ({ path: pathOf([...i.path, key]), message: "unknown field" }))
-      : [{ path: pathOf(i.path), message: i.message }],
-  );
+import { ApiError, zodIssues } from "../errors";
 
 /** Shape check: a spec that does not parse is a 400 naming each field at fault. */
 export function parseSpec(input: unknown): JobSpec {

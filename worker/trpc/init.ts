@@ -1,9 +1,8 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { ApiErrorBody } from "../../schema";
-import { ApiError } from "../errors";
+import { ApiError, zodIssues } from "../errors";
 import type { JobContext } from "../jobs/service";
-import { zodIssues } from "../jobs/validate-spec";
 
 /** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */
 export interface TrpcContext {

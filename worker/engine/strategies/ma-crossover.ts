@@ -1,5 +1,5 @@
 import { PERFORMANCE_METRICS } from "../metrics";
-import { allowShort, allowShortParam, fastSlowParams, requireBars, windowSchema } from "../params";
+import { allowShort, allowShortParam, fastSlowParamDefs, fastSlowParams, requireBars } from "../params";
 import { simulate } from "../simulate";
 import type { Strategy } from "../types";
 
@@ -22,8 +22,7 @@ export function movingAverageCrossover({ id, average, indicator, description }: 
     id,
     description,
     params: {
-      fast: { schema: windowSchema, description: `Fast ${average} window, in bars (less than slow).`, default: { min: 5, max: 50, step: 5 } },
-      slow: { schema: windowSchema, description: `Slow ${average} window, in bars.`, default: { min: 20, max: 200, step: 20 } },
+      ...fastSlowParamDefs(average, { min: 5, max: 50, step: 5 }, { min: 20, max: 200, step: 20 }),
       allowShort,
     },
     openParams: false,

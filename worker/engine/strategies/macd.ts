@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ema } from "../indicators";
 import { PERFORMANCE_METRICS } from "../metrics";
-import { allowShort, allowShortParam, fastSlowParams, intParam, requireBars, WINDOW_MAX, windowSchema } from "../params";
+import { allowShort, allowShortParam, fastSlowParamDefs, fastSlowParams, intParam, requireBars, WINDOW_MAX } from "../params";
 import { signalBuffer, simulate, zeroSeries } from "../simulate";
 import type { Strategy } from "../types";
 
@@ -19,8 +19,7 @@ export const macd: Strategy = {
   description:
     "Long when the MACD line (fast EMA - slow EMA of closes) is above its signal line (an EMA of it); flat otherwise (short with allowShort).",
   params: {
-    fast: { schema: windowSchema, description: "Fast EMA window, in bars (less than slow).", default: { values: [8, 12, 16] } },
-    slow: { schema: windowSchema, description: "Slow EMA window, in bars.", default: { values: [21, 26, 31] } },
+    ...fastSlowParamDefs("EMA", { values: [8, 12, 16] }, { values: [21, 26, 31] }),
     signal: {
       schema: z.number().int().min(2).max(WINDOW_MAX),
       description: "Signal line EMA window over the MACD line, in bars (2 or more: with 1 the lines coincide).",
