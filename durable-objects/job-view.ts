@@ -1,5 +1,5 @@
 import { TERMINAL_JOB_STATUSES, taskIdOf, type Job, type JobStats, type Task } from "../schema";
-import type { Grid } from "./grid";
+import type { Grid } from "../lib/grid";
 import { queuedOf, type JobRow, type TaskRow } from "./job-store";
 import { quantile, type Sketch } from "./sketch";
 

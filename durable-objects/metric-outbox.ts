@@ -1,5 +1,4 @@
-import type { Sample } from "../worker/metrics/prometheus";
-import { seriesId, type SeriesKey } from "../worker/metrics/definitions";
+import { seriesId, type Sample, type SeriesKey } from "../lib/metrics/definitions";
 
 /**
  * Metric increments a job owes D1, kept in the job's row so a restart loses none. A flush sends a

@@ -15,16 +15,16 @@ import {
   type TaskChunkMessage,
   type TaskOutcome,
 } from "../schema";
-import { loadConfig, type Config } from "../worker/config";
-import type { Env } from "../worker/env";
-import { createLogger, type Logger } from "../worker/log";
+import { loadConfig, type Config } from "../lib/config";
+import type { SharedEnv } from "../lib/env";
+import { createLogger, type Logger } from "../lib/log";
 import { retryDelayMs } from "./backoff";
 import { nextChunkSize, packSendBatches, updateAvgExecMs } from "./chunking";
 import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
-import { compare, createGrid, type Grid } from "./grid";
+import { compare, createGrid, type Grid } from "../lib/grid";
 import { jobView, taskView } from "./job-view";
 import { JobStore, queuedOf, type ChunkRow, type JobRow, type TaskRow } from "./job-store";
-import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString, type SeriesKey } from "../worker/metrics/definitions";
+import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString, type SeriesKey } from "../lib/metrics/definitions";
 import { addMetric, batchToSend, confirmSent, emptyOutbox } from "./metric-outbox";
 import { addToSketch, emptySketch } from "./sketch";
 import { insertTopN, meetsThreshold } from "./top-n";
@@ -61,7 +61,7 @@ export const isTerminal = (status: JobStatus): boolean => TERMINAL_JOB_STATUSES.
  * (chunks in flight), dispatch with leases, retries with backoff, Top-N, early stop, cancel,
  * and the D1 projection. One alarm covers the earliest lease, due retry and pending D1 flush.
  */
-export class OptimizationJob extends DurableObject<Env> {
+export class OptimizationJob extends DurableObject<SharedEnv> {
   /** Seams for fault-injection tests: the clock, jitter, the Queue producer and D1 writes. */
   now: () => number = () => Date.now();
   random: () => number = () => Math.random();
@@ -81,7 +81,7 @@ export class OptimizationJob extends DurableObject<Env> {
   private d1Failures = 0;
   private d1RetryAt = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: SharedEnv) {
     super(ctx, env);
     this.config = loadConfig(env);
     this.store = new JobStore(ctx.storage.sql);

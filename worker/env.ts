@@ -1,13 +1,7 @@
 import type { OptimizationJob } from "../durable-objects/optimization-job";
-import type { TaskChunkMessage } from "../schema";
+import type { SharedEnv } from "../lib/env";
 
-/** Bindings from wrangler.toml plus the vars and secrets that worker/config.ts validates. */
-export interface Env {
+/** The Worker's bindings, with the job namespace typed by its class. */
+export interface Env extends SharedEnv {
   OPTIMIZATION_JOB: DurableObjectNamespace<OptimizationJob>;
-  TASK_QUEUE: Queue<TaskChunkMessage>;
-  DB: D1Database;
-  RESULTS: R2Bucket;
-  /** Workers Analytics Engine: one data point per task attempt. */
-  ANALYTICS?: AnalyticsEngineDataset;
-  [name: string]: unknown;
 }

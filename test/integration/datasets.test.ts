@@ -6,8 +6,8 @@ import type { ApiErrorBody, Dataset, DatasetList } from "../../schema";
 import { datasetObjectKey } from "../../worker/datasets/store";
 import { datasetCacheKey, loadDatasetBars, resolveDataset, uploadDataset } from "../../worker/datasets/service";
 import type { Bars } from "../../worker/engine/types";
-import { ApiError, ParamInvalid, UpstreamError } from "../../worker/errors";
-import { createLogger } from "../../worker/log";
+import { ApiError, ParamInvalid, UpstreamError } from "../../lib/errors";
+import { createLogger } from "../../lib/log";
 import { api, KEY_A, KEY_B } from "../helpers";
 
 const BASE = "/api/v1/datasets";

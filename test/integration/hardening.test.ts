@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ApiErrorBody } from "../../schema";
-import { loadConfig } from "../../worker/config";
+import { loadConfig } from "../../lib/config";
 import { api, KEY_A, range, synthetic } from "../helpers";
 
 describe("hostile input", () => {

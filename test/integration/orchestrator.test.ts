@@ -1,10 +1,10 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createGrid } from "../../durable-objects/grid";
+import { createGrid } from "../../lib/grid";
 import type { OptimizationJob, StartInput } from "../../durable-objects/optimization-job";
 import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
-import { loadConfig } from "../../worker/config";
+import { loadConfig } from "../../lib/config";
 
 const config = loadConfig(env);
 

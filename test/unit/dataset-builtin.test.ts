@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUILTIN_DATASET_IDS, builtinBarsSync, builtinDatasets, fredSeries, isBuiltinDataset, loadBuiltinBars } from "../../worker/datasets/builtin";
 import { formatBarTime } from "../../worker/datasets/bars";
-import { UpstreamError } from "../../worker/errors";
+import { UpstreamError } from "../../lib/errors";
 
 const DAY = 86_400_000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeBars, encodeBars, encodedSize, FLAG_OHLC, FLAG_VOLUME, HEADER_BYTES, type EncodableBars } from "../../worker/datasets/codec";
-import { UpstreamError } from "../../worker/errors";
+import { UpstreamError } from "../../lib/errors";
 
 const concat = (parts: Uint8Array[]): ArrayBuffer => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

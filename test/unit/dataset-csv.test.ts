@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ApiErrorIssue } from "../../schema";
 import { CsvBarsReader, parseBarTime, parseCsvStream, parseCsvText, utf8Length, type CsvLimits, type ParsedCsv } from "../../worker/datasets/csv";
-import { ApiError } from "../../worker/errors";
+import { ApiError } from "../../lib/errors";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2020, 0, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UpstreamError } from "../../worker/errors";
+import { UpstreamError } from "../../lib/errors";
 import { parseOhlcvCsv } from "../../worker/datasets/ohlcv-csv";
 import { builtinBarsSync, isBuiltinDataset } from "../../worker/datasets/builtin";
 

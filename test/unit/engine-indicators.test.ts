@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InternalError } from "../../worker/errors";
+import { InternalError } from "../../lib/errors";
 import { sp500Bars } from "../fixtures";
 import { ema, rollingMax, rollingMin, rollingStd, rsi, simpleReturns, sma } from "../../worker/engine/indicators";
 

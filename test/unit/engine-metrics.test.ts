@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InternalError } from "../../worker/errors";
+import { InternalError } from "../../lib/errors";
 import { MetricsAccumulator, PERFORMANCE_METRICS, PROFIT_FACTOR_NO_LOSS, type PerformanceMetrics } from "../../worker/engine/metrics";
 
 const SQRT252 = Math.sqrt(252);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestOptions, ParamSet, TradeRecord } from "../../schema";
-import { InternalError, ParamInvalid } from "../../worker/errors";
+import { InternalError, ParamInvalid } from "../../lib/errors";
 import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS, type PerformanceMetrics } from "../../worker/engine/metrics";
 import { createSeriesCache } from "../../worker/engine/series-cache";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParamSet } from "../../schema";
-import { ParamInvalid } from "../../worker/errors";
+import { ParamInvalid } from "../../lib/errors";
 import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PROFIT_FACTOR_NO_LOSS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ParamSet, TradeRecord } from "../../schema";
-import { createAxis } from "../../durable-objects/grid";
-import { ParamInvalid } from "../../worker/errors";
+import { createAxis } from "../../lib/grid";
+import { ParamInvalid } from "../../lib/errors";
 import { sp500Bars } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";

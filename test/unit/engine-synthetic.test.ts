@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParamSet } from "../../schema";
-import { InternalError, ParamInvalid, UpstreamError } from "../../worker/errors";
+import { InternalError, ParamInvalid, UpstreamError } from "../../lib/errors";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { STRATEGIES, getStrategy } from "../../worker/engine/strategies";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createGrid, rangeSize } from "../../durable-objects/grid";
+import { createGrid, rangeSize } from "../../lib/grid";
 
 describe("grid enumeration by index", () => {
   it("enumerates the cartesian product in mixed radix, last parameter fastest", () => {

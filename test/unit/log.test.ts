@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../worker/log";
+import { createLogger } from "../../lib/log";
 
 describe("JSON logs", () => {
   it("writes one JSON object a line with the event and the bound fields", () => {

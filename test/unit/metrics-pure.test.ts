@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { addMetric, batchToSend, confirmSent, emptyOutbox } from "../../durable-objects/metric-outbox";
 import { addToSketch, emptySketch, quantile } from "../../durable-objects/sketch";
-import { ALL_METRICS, histogramSeries, JOB_RETRY, labelString, QUEUE_WAIT } from "../../worker/metrics/definitions";
+import { ALL_METRICS, histogramSeries, JOB_RETRY, labelString, QUEUE_WAIT } from "../../lib/metrics/definitions";
 import { renderPrometheus } from "../../worker/metrics/prometheus";
 
 describe("histogram series", () => {

@@ -3,7 +3,7 @@ import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage } from "..
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
-import { UpstreamError } from "../../worker/errors";
+import { UpstreamError } from "../../lib/errors";
 
 const chunk = (n: number, params: Record<string, number | string> = {}): TaskChunkMessage => ({
   v: 1,

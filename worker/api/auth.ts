@@ -1,5 +1,5 @@
-import type { Config } from "../config";
-import { ApiError } from "../errors";
+import type { Config } from "../../lib/config";
+import { ApiError } from "../../lib/errors";
 
 /** Resolves the tenant from `Authorization: Bearer <api key>`; anything else is a 401. */
 export function tenantFromAuthorization(header: string | undefined | null, config: Config): string {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { ResultByIdInput, type StrategyList } from "../../schema";
 import { describeStrategies } from "../engine/strategies";
-import { ApiError } from "../errors";
+import { ApiError } from "../../lib/errors";
 import type { JobContext } from "../jobs/service";
 import { getResultSummary } from "../results/store";
 import { jobContext, type AppEnv } from "./context";

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import { loadConfig } from "../config";
+import { loadConfig } from "../../lib/config";
 import type { Env } from "../env";
 import type { JobContext } from "../jobs/service";
-import { createLogger } from "../log";
+import { createLogger } from "../../lib/log";
 import { tenantFromAuthorization } from "./auth";
 
 export interface AppEnv {

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DATASET_MAX_BYTES, DatasetByIdInput, UploadDatasetQuery } from "../../schema/dataset";
 import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
-import { ApiError } from "../errors";
+import { ApiError } from "../../lib/errors";
 import { parseInput } from "./parse";
 import { jobContext, type AppEnv } from "./context";
 

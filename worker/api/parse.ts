@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ApiError, zodIssues } from "../errors";
+import { ApiError, zodIssues } from "../../lib/errors";
 
 /** Validates a query, params or body against a schema: a 400 naming each field at fault. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

@@ -1,11 +1,11 @@
 import { TaskChunkMessage, type ResultSummary } from "../../schema";
-import { loadConfig } from "../config";
+import { loadConfig } from "../../lib/config";
 import { datasetCacheKey, loadDatasetBars } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
-import { createLogger } from "../log";
+import { createLogger } from "../../lib/log";
 import { putResultSummary } from "../results/store";
 import { runChunk } from "./run-chunk";
 

@@ -1,5 +1,5 @@
 import { MAX_STORED_TRADES, type ChunkReport, type ReportAck, type ResultSummary, type TaskChunkMessage, type TaskOutcome, type TradeRecord } from "../../schema";
-import { taskErrorOf, type TaskError } from "../errors";
+import { taskErrorOf, type TaskError } from "../../lib/errors";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
 import { resultSummaryIdOf } from "../results/store";

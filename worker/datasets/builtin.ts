@@ -3,7 +3,7 @@ import sp500Csv from "../../node_modules/vega-datasets/data/sp500-2000.csv";
 import type { Dataset, DatasetColumn } from "../../schema/dataset";
 import { parseOhlcvCsv } from "./ohlcv-csv";
 import type { Bars } from "../engine/types";
-import { UpstreamError } from "../errors";
+import { UpstreamError } from "../../lib/errors";
 import { barsFromCloses } from "./bars";
 
 type FredJson = Readonly<Record<string, Readonly<Record<string, number>>>>;

@@ -1,5 +1,5 @@
 import type { Bars } from "../engine/types";
-import { UpstreamError } from "../errors";
+import { UpstreamError } from "../../lib/errors";
 
 /**
  * The stored form of an uploaded dataset: its columns as little-endian Float64 arrays behind a

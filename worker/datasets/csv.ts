@@ -1,7 +1,7 @@
 import Papa from "papaparse";
 import type { ApiErrorIssue } from "../../schema";
 import { DATASET_MAX_BARS, DATASET_MAX_BYTES, DATASET_MIN_BARS, type DatasetColumn } from "../../schema/dataset";
-import { ApiError } from "../errors";
+import { ApiError } from "../../lib/errors";
 import { formatBarTime, isUtcMidnight } from "./bars";
 import type { EncodableBars } from "./codec";
 

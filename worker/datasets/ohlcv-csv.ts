@@ -1,4 +1,4 @@
-import { UpstreamError } from "../errors";
+import { UpstreamError } from "../../lib/errors";
 import type { Bars } from "../engine/types";
 
 const REQUIRED = ["date", "open", "high", "low", "close"] as const;

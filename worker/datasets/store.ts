@@ -1,5 +1,5 @@
 import type { Bars } from "../engine/types";
-import { UpstreamError } from "../errors";
+import { UpstreamError } from "../../lib/errors";
 import { decodeBars, encodeBars, type EncodableBars } from "./codec";
 
 /** The bindings the dataset code uses (a test may pass fakes). */

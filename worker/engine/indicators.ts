@@ -1,4 +1,4 @@
-import { InternalError } from "../errors";
+import { InternalError } from "../../lib/errors";
 
 /**
  * Simple moving average: out[i] is the mean of values[i-window+1..i], NaN for i < window-1.

@@ -1,4 +1,4 @@
-import { InternalError } from "../errors";
+import { InternalError } from "../../lib/errors";
 
 /** Daily bars: annualisation factor of returns and of their variance. */
 export const BARS_PER_YEAR = 252;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ParamInvalid } from "../errors";
+import { ParamInvalid } from "../../lib/errors";
 import type { ParamAxis } from "../../schema";
 import type { RunContext, StrategyParam } from "./types";
 

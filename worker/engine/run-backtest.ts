@@ -1,4 +1,4 @@
-import { InternalError, ParamInvalid, taskErrorOf } from "../errors";
+import { InternalError, ParamInvalid, taskErrorOf } from "../../lib/errors";
 import type { BacktestResult, RunContext, Strategy } from "./types";
 
 /**

@@ -1,5 +1,5 @@
 import type { EquityPoint, TradeRecord } from "../../schema";
-import { InternalError, ParamInvalid } from "../errors";
+import { InternalError, ParamInvalid } from "../../lib/errors";
 import { simpleReturns } from "./indicators";
 import { metricsOf, type PerformanceMetrics } from "./metrics";
 import type { BacktestResult, Bars, RunContext } from "./types";

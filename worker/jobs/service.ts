@@ -2,12 +2,12 @@ import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { optimizationJobs } from "../../schema/tables";
 import type { Job, JobListItem, JobStatus, ListJobsQuery, ListTasksQuery, Page, StopReason, Task } from "../../schema";
-import type { Config } from "../config";
+import type { Config } from "../../lib/config";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { ApiError } from "../../lib/errors";
 import { resolveDataset } from "../datasets/service";
 import { jobStub } from "../job-ref";
-import type { Logger } from "../log";
+import type { Logger } from "../../lib/log";
 import { checkFeasible, parseSpec } from "./validate-spec";
 
 /** Who is asking: every operation is scoped to one tenant. */

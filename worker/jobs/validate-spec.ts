@@ -1,8 +1,8 @@
 import { JobSpec, type ApiErrorIssue } from "../../schema";
-import { createAxis, createGrid } from "../../durable-objects/grid";
-import type { Config } from "../config";
+import { createAxis, createGrid } from "../../lib/grid";
+import type { Config } from "../../lib/config";
 import { getStrategy } from "../engine/strategies";
-import { ApiError, zodIssues } from "../errors";
+import { ApiError, zodIssues } from "../../lib/errors";
 
 /** Shape check: a spec that does not parse is a 400 naming each field at fault. */
 export function parseSpec(input: unknown): JobSpec {

@@ -1,8 +1,4 @@
-import { labelString, type MetricDef, type SeriesKey } from "./definitions";
-
-export interface Sample extends SeriesKey {
-  value: number;
-}
+import { labelString, type MetricDef, type Sample } from "../../lib/metrics/definitions";
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(15))));
 

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../api/context";
-import { loadConfig } from "../config";
-import { ApiError } from "../errors";
-import { ALL_METRICS, TASKS_IN_FLIGHT } from "./definitions";
-import { renderPrometheus, type Sample } from "./prometheus";
+import { loadConfig } from "../../lib/config";
+import { ApiError } from "../../lib/errors";
+import { ALL_METRICS, TASKS_IN_FLIGHT, type Sample } from "../../lib/metrics/definitions";
+import { renderPrometheus } from "./prometheus";
 
 /** Counters as every job's DO has flushed them to D1, plus the in-flight gauge from the jobs' rows. */
 export async function readSamples(db: D1Database): Promise<Sample[]> {

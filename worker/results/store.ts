@@ -1,5 +1,5 @@
 import { ResultSummary } from "../../schema";
-import { UpstreamError } from "../errors";
+import { UpstreamError } from "../../lib/errors";
 
 export const resultSummaryIdOf = (jobId: string, index: number, attempt: number): string => `${jobId}.${index}.a${attempt}`;
 

@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { ApiErrorBody } from "../../schema";
-import { ApiError, zodIssues } from "../errors";
+import { ApiError, zodIssues } from "../../lib/errors";
 import type { JobContext } from "../jobs/service";
 
 /** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ParamInvalid } from "../../errors";
+import { ParamInvalid } from "../../../lib/errors";
 import { rsi } from "../indicators";
 import { PERFORMANCE_METRICS } from "../metrics";
 import { intParam, numberParam, requireBars, WINDOW_MAX } from "../params";

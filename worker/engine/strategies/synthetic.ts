@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ErrorKind } from "../../../schema";
-import { ParamInvalid, taskErrorFor } from "../../errors";
+import { ParamInvalid, taskErrorFor } from "../../../lib/errors";
 import type { RunContext, Strategy, StrategyParam } from "../types";
 
 const reserved = {

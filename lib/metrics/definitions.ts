@@ -36,6 +36,11 @@ export interface SeriesKey {
   labels: string;
 }
 
+/** A series and its value: a counter's total or an increment not yet flushed. */
+export interface Sample extends SeriesKey {
+  value: number;
+}
+
 export const labelString = (labels: Record<string, string>): string =>
   Object.keys(labels)
     .sort()
