@@ -1,49 +1,52 @@
 import type { ParamSet } from "../schema";
-import { queuedOf, type JobRow, type TaskRow } from "./job-store";
-import type { MetricOutbox } from "./metric-outbox";
+import { queuedOf, type JobRow, type TaskRow } from "./job-state";
+import type { MetricBatch } from "./metric-outbox";
 
 /** Rows a statement carries: one bound JSON parameter per statement sidesteps D1's 100-parameter limit. */
 export const TASK_ROWS_PER_STATEMENT = 250;
 export const STATEMENTS_PER_BATCH = 20;
 
-export function jobUpsert(db: D1Database, job: JobRow, updatedAt: string): D1PreparedStatement {
-  const queued = queuedOf(job);
+/**
+ * The job's row. The first write inserts it with the spec (up to 1 MiB); later ones update the state
+ * only. Every write carries the row's change number and D1 keeps the newest: a late write from an
+ * older instance of the object never regresses the row.
+ */
+export function jobUpsert(db: D1Database, job: JobRow, changeSeq: number, updatedAt: string): D1PreparedStatement {
+  const state = [job.status, job.total, job.succeeded, job.failed, job.canceled, job.running, queuedOf(job), job.retries,
+    JSON.stringify(job.topN), job.stopReason ? JSON.stringify(job.stopReason) : null, job.startedAt, job.finishedAt, updatedAt, changeSeq] as const;
+  if (job.d1Inserted) {
+    return db
+      .prepare(
+        `UPDATE optimization_jobs SET status = ?1, total = ?2, succeeded = ?3, failed = ?4, canceled = ?5, running = ?6, queued = ?7,
+           retries = ?8, top_n = ?9, stop_reason = ?10, started_at = ?11, finished_at = ?12, updated_at = ?13, change_seq = ?14
+         WHERE id = ?15 AND change_seq < ?14`,
+      )
+      .bind(...state, job.id);
+  }
   return db
     .prepare(
-      `INSERT INTO optimization_jobs (id, tenant, name, strategy, dataset, status, spec, total, succeeded, failed, canceled,
-         running, queued, retries, top_n, stop_reason, created_at, started_at, finished_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+      `INSERT INTO optimization_jobs (status, total, succeeded, failed, canceled, running, queued, retries, top_n, stop_reason,
+         started_at, finished_at, updated_at, change_seq, id, tenant, name, strategy, dataset, spec, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, total = excluded.total, succeeded = excluded.succeeded,
          failed = excluded.failed, canceled = excluded.canceled, running = excluded.running, queued = excluded.queued,
-         retries = excluded.retries, top_n = excluded.top_n, stop_reason = excluded.stop_reason,
-         started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at`,
+         retries = excluded.retries, top_n = excluded.top_n, stop_reason = excluded.stop_reason, started_at = excluded.started_at,
+         finished_at = excluded.finished_at, updated_at = excluded.updated_at, change_seq = excluded.change_seq
+       WHERE excluded.change_seq > optimization_jobs.change_seq`,
     )
-    .bind(
-      job.id,
-      job.tenant,
-      job.spec.name ?? null,
-      job.spec.strategy,
-      job.spec.dataset,
-      job.status,
-      JSON.stringify(job.spec),
-      job.total,
-      job.succeeded,
-      job.failed,
-      job.canceled,
-      job.running,
-      queued,
-      job.retries,
-      JSON.stringify(job.topN),
-      job.stopReason ? JSON.stringify(job.stopReason) : null,
-      job.createdAt,
-      job.startedAt,
-      job.finishedAt,
-      updatedAt,
-    );
+    .bind(...state, job.id, job.tenant, job.spec.name ?? null, job.spec.strategy, job.spec.dataset, JSON.stringify(job.spec), job.createdAt);
 }
 
-/** Upserts task rows from one JSON array: `INSERT ... SELECT FROM json_each(?)`, so a statement holds hundreds of rows. */
-export function taskUpserts(db: D1Database, job: JobRow, tasks: readonly TaskRow[], paramsAt: (idx: number) => ParamSet): D1PreparedStatement[] {
+/**
+ * Upserts task rows from one JSON array: `INSERT ... SELECT FROM json_each(?)`, so a statement holds
+ * hundreds of rows. Each row carries its change number (`c`); an older one never overwrites a newer.
+ */
+export function taskUpserts(
+  db: D1Database,
+  job: Pick<JobRow, "id" | "tenant">,
+  tasks: readonly (TaskRow & { change: number })[],
+  paramsAt: (idx: number) => ParamSet,
+): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < tasks.length; i += TASK_ROWS_PER_STATEMENT) {
     const rows = tasks.slice(i, i + TASK_ROWS_PER_STATEMENT).map((t) => ({
@@ -60,21 +63,23 @@ export function taskUpserts(db: D1Database, job: JobRow, tasks: readonly TaskRow
       qw: t.queueWaitMs,
       ex: t.execMs,
       u: t.updatedAt,
+      c: t.change,
     }));
     statements.push(
       db
         .prepare(
           `INSERT INTO optimization_tasks (job_id, idx, tenant, params, status, attempt, retries, score, metrics,
-             result_summary_id, error_kind, error_message, queue_wait_ms, exec_ms, created_at, updated_at)
+             result_summary_id, error_kind, error_message, queue_wait_ms, exec_ms, created_at, updated_at, change_seq)
            SELECT ?1, j.value ->> '$.i', ?2, j.value ->> '$.p', j.value ->> '$.s', j.value ->> '$.a', j.value ->> '$.r',
              j.value ->> '$.sc', j.value ->> '$.m', j.value ->> '$.id', j.value ->> '$.ek', j.value ->> '$.em',
-             j.value ->> '$.qw', j.value ->> '$.ex', j.value ->> '$.u', j.value ->> '$.u'
+             j.value ->> '$.qw', j.value ->> '$.ex', j.value ->> '$.u', j.value ->> '$.u', j.value ->> '$.c'
            FROM json_each(?3) AS j WHERE true
            ON CONFLICT (job_id, idx) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
              retries = excluded.retries, score = excluded.score, metrics = excluded.metrics,
              result_summary_id = excluded.result_summary_id, error_kind = excluded.error_kind,
              error_message = excluded.error_message, queue_wait_ms = excluded.queue_wait_ms, exec_ms = excluded.exec_ms,
-             updated_at = excluded.updated_at`,
+             updated_at = excluded.updated_at, change_seq = excluded.change_seq
+           WHERE excluded.change_seq > optimization_tasks.change_seq`,
         )
         .bind(job.id, job.tenant, JSON.stringify(rows)),
     );
@@ -87,7 +92,7 @@ export function taskUpserts(db: D1Database, job: JobRow, tasks: readonly TaskRow
  * statement records (job, seq, token) only if seq is new, and the second applies the increments
  * only if its token is the one recorded. A resent batch, already applied, finds another token.
  */
-export function metricUpserts(db: D1Database, jobId: string, batch: NonNullable<MetricOutbox["inflight"]>): D1PreparedStatement[] {
+export function metricUpserts(db: D1Database, jobId: string, batch: MetricBatch): D1PreparedStatement[] {
   return [
     db
       .prepare(

@@ -1,75 +1,8 @@
-import type { ErrorKind, JobSpec, JobStatus, StopReason, TaskStatus, TopNEntry } from "../schema";
-import type { MetricOutbox } from "./metric-outbox";
-import type { Sketch } from "./sketch";
+import type { ErrorKind, JobSpec, TaskStatus } from "../schema";
+import type { Changes } from "./job-core";
+import type { ChunkRow, JobRow, TaskRow } from "./job-state";
 
-/** The job's row in the DO's SQLite; counts are kept exact, `queued` is derived from them. */
-export interface JobRow {
-  id: string;
-  tenant: string;
-  spec: JobSpec;
-  total: number;
-  status: JobStatus;
-  /**
-   * The next accepted grid index to dispatch. Accepted indexes below it have a task row; those at or
-   * above it were never dispatched and have none: queued while the job runs, canceled once it ended.
-   */
-  nextIndex: number;
-  /** Tasks dispatched at least once; `total - dispatched` are still waiting in the grid. */
-  dispatched: number;
-  /** Never-dispatched tasks from this index on still need their canceled row in D1. */
-  d1CanceledFrom: number;
-  succeeded: number;
-  failed: number;
-  canceled: number;
-  running: number;
-  retries: number;
-  topN: TopNEntry[];
-  stopReason: StopReason | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  avgExecMs: number | null;
-  /** Lease of a chunk not yet started: doubles each time the queue outwaits it, back to the base on a start. */
-  dispatchLeaseMs: number;
-  /** Per-attempt timings (ms) behind the status response's stats. */
-  timings: { queueWait: Sketch; exec: Sketch };
-  /** Metric increments not yet in D1. */
-  metrics: MetricOutbox;
-  chunkSeq: number;
-  /** Monotonic change counter: rows carry the value of their last change until D1 has it. */
-  changeSeq: number;
-  /** changeSeq of the job row's latest change not yet in D1; 0 when D1 is current. */
-  jobDirty: number;
-}
-
-export interface TaskRow {
-  idx: number;
-  status: TaskStatus;
-  attempt: number;
-  retries: number;
-  chunkId: string | null;
-  retryAt: number | null;
-  score: number | null;
-  metrics: Record<string, number> | null;
-  /** Whether a success met the job's result constraints; null without constraints or a success. */
-  constraintsMet: boolean | null;
-  resultSummaryId: string | null;
-  errorKind: ErrorKind | null;
-  errorMessage: string | null;
-  queueWaitMs: number | null;
-  execMs: number | null;
-  dirty: number;
-  updatedAt: string;
-}
-
-export interface ChunkRow {
-  id: string;
-  leaseUntil: number;
-  /** Whether its consumer has checked in: until then the chunk may only be waiting in the queue. */
-  started: boolean;
-}
-
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,6 +12,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   status TEXT NOT NULL,
   attempt INTEGER NOT NULL,
   retries INTEGER NOT NULL,
+  requeues INTEGER NOT NULL DEFAULT 0,
   chunk_id TEXT,
   retry_at INTEGER,
   score REAL,
@@ -105,6 +39,7 @@ const toTask = (r: SqlRow): TaskRow => ({
   status: r.status as TaskStatus,
   attempt: r.attempt as number,
   retries: r.retries as number,
+  requeues: r.requeues as number,
   chunkId: r.chunk_id as string | null,
   retryAt: r.retry_at as number | null,
   score: r.score as number | null,
@@ -120,10 +55,6 @@ const toTask = (r: SqlRow): TaskRow => ({
 });
 
 const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.lease_until as number, started: r.started === 1 });
-
-/** Tasks neither terminal nor running: waiting in the grid or for a retry. */
-export const queuedOf = (job: Pick<JobRow, "total" | "succeeded" | "failed" | "canceled" | "running">): number =>
-  job.total - job.succeeded - job.failed - job.canceled - job.running;
 
 /**
  * Typed access to one job's SQLite tables. Every method is synchronous so callers can group
@@ -141,8 +72,19 @@ export class JobStore {
   loadJob(): JobRow | null {
     const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
     if (!exists) return null;
+    this.migrate();
     const row = this.sql.exec("SELECT spec, data FROM job LIMIT 1").toArray()[0];
-    return row ? { ...(JSON.parse(row.data as string) as Omit<JobRow, "spec">), spec: JSON.parse(row.spec as string) as JobSpec } : null;
+    if (!row) return null;
+    const data = JSON.parse(row.data as string) as Omit<JobRow, "spec">;
+    return { ...V1_DEFAULTS(data), ...data, spec: JSON.parse(row.spec as string) as JobSpec };
+  }
+
+  /** A job written by schema version 1 gains the columns and fields version 2 added. */
+  private migrate(): void {
+    const version = Number(this.sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 1);
+    if (version >= SCHEMA_VERSION) return;
+    this.sql.exec("ALTER TABLE tasks ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0");
+    this.sql.exec("UPDATE meta SET value = ? WHERE key = 'schema_version'", String(SCHEMA_VERSION));
   }
 
   /** The spec (up to 1 MiB) is written once; every later save rewrites only the state. */
@@ -151,29 +93,47 @@ export class JobStore {
     this.sql.exec("INSERT INTO job (id, spec, data) VALUES (?, ?, ?)", job.id, JSON.stringify(spec), JSON.stringify(state));
   }
 
-  saveJob(job: JobRow): void {
+  /** Open tasks (running or waiting for a retry) and chunks in flight: what the job's decisions read. */
+  loadOpenTasks(): TaskRow[] {
+    return this.sql.exec("SELECT * FROM tasks WHERE status IN ('running', 'queued')").toArray().map(toTask);
+  }
+
+  loadChunks(): ChunkRow[] {
+    return this.sql.exec("SELECT id, lease_until, started FROM chunks").toArray().map(toChunk);
+  }
+
+  /** Writes one step's changes and the job's state; the caller runs it inside `transactionSync`. */
+  save(job: JobRow, changes: Changes): void {
+    for (const task of changes.tasks.values()) this.putTask(task);
+    for (const [id, chunk] of changes.chunks) {
+      if (chunk === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
+      else
+        this.sql.exec(
+          "INSERT INTO chunks (id, lease_until, started) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until, started = excluded.started",
+          id,
+          chunk.leaseUntil,
+          chunk.started ? 1 : 0,
+        );
+    }
+    if (changes.cleanUpTo > 0) this.sql.exec("UPDATE tasks SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", changes.cleanUpTo);
     const { spec: _spec, ...state } = job;
     this.sql.exec("UPDATE job SET data = ? WHERE id = ?", JSON.stringify(state), job.id);
   }
 
-  getTask(idx: number): TaskRow | null {
-    const row = this.sql.exec("SELECT * FROM tasks WHERE idx = ?", idx).toArray()[0];
-    return row ? toTask(row) : null;
-  }
-
-  putTask(t: TaskRow): void {
+  private putTask(t: TaskRow): void {
     this.sql.exec(
-      `INSERT INTO tasks (idx, status, attempt, retries, chunk_id, retry_at, score, metrics, constraints_met, result_summary_id,
+      `INSERT INTO tasks (idx, status, attempt, retries, requeues, chunk_id, retry_at, score, metrics, constraints_met, result_summary_id,
          error_kind, error_message, queue_wait_ms, exec_ms, dirty, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (idx) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, retries = excluded.retries,
-         chunk_id = excluded.chunk_id, retry_at = excluded.retry_at, score = excluded.score, metrics = excluded.metrics,
+         requeues = excluded.requeues, chunk_id = excluded.chunk_id, retry_at = excluded.retry_at, score = excluded.score, metrics = excluded.metrics,
          constraints_met = excluded.constraints_met, result_summary_id = excluded.result_summary_id, error_kind = excluded.error_kind, error_message = excluded.error_message,
          queue_wait_ms = excluded.queue_wait_ms, exec_ms = excluded.exec_ms, dirty = excluded.dirty, updated_at = excluded.updated_at`,
       t.idx,
       t.status,
       t.attempt,
       t.retries,
+      t.requeues,
       t.chunkId,
       t.retryAt,
       t.score,
@@ -189,66 +149,6 @@ export class JobStore {
     );
   }
 
-  /** Queued retries whose backoff has passed, earliest first. */
-  dueRetries(now: number, limit: number): TaskRow[] {
-    return this.sql
-      .exec("SELECT * FROM tasks WHERE status = 'queued' AND retry_at <= ? ORDER BY retry_at, idx LIMIT ?", now, limit)
-      .toArray()
-      .map(toTask);
-  }
-
-  nextRetryAt(): number | null {
-    const row = this.sql.exec("SELECT MIN(retry_at) AS at FROM tasks WHERE status = 'queued'").toArray()[0];
-    return (row?.at as number | null) ?? null;
-  }
-
-  /** Tasks still open (running or waiting for a retry), for ending the job. */
-  openTasks(): TaskRow[] {
-    return this.sql.exec("SELECT * FROM tasks WHERE status IN ('running', 'queued')").toArray().map(toTask);
-  }
-
-  runningInChunk(chunkId: string): TaskRow[] {
-    return this.sql.exec("SELECT * FROM tasks WHERE status = 'running' AND chunk_id = ?", chunkId).toArray().map(toTask);
-  }
-
-  insertChunk(chunk: ChunkRow): void {
-    this.sql.exec("INSERT INTO chunks (id, lease_until, started) VALUES (?, ?, ?)", chunk.id, chunk.leaseUntil, chunk.started ? 1 : 0);
-  }
-
-  getChunk(id: string): ChunkRow | null {
-    const row = this.sql.exec("SELECT id, lease_until, started FROM chunks WHERE id = ?", id).toArray()[0];
-    return row ? toChunk(row) : null;
-  }
-
-  /** A check-in: the consumer is alive and has started the chunk. */
-  renewChunk(id: string, leaseUntil: number): void {
-    this.sql.exec("UPDATE chunks SET lease_until = ?, started = 1 WHERE id = ?", leaseUntil, id);
-  }
-
-  deleteChunk(id: string): void {
-    this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
-  }
-
-  deleteAllChunks(): void {
-    this.sql.exec("DELETE FROM chunks");
-  }
-
-  chunksInFlight(): number {
-    return this.sql.exec("SELECT COUNT(*) AS n FROM chunks").one().n as number;
-  }
-
-  expiredChunks(now: number): ChunkRow[] {
-    return this.sql
-      .exec("SELECT id, lease_until, started FROM chunks WHERE lease_until <= ?", now)
-      .toArray()
-      .map(toChunk);
-  }
-
-  nextLeaseUntil(): number | null {
-    const row = this.sql.exec("SELECT MIN(lease_until) AS at FROM chunks").toArray()[0];
-    return (row?.at as number | null) ?? null;
-  }
-
   /** Task rows in index order after `afterIdx`, optionally of one status. */
   listTasks(afterIdx: number, limit: number, status?: TaskStatus): TaskRow[] {
     const rows = status
@@ -261,12 +161,15 @@ export class JobStore {
   dirtyTasks(limit: number): TaskRow[] {
     return this.sql.exec("SELECT * FROM tasks WHERE dirty > 0 ORDER BY dirty LIMIT ?", limit).toArray().map(toTask);
   }
-
-  markClean(upToSeq: number): void {
-    this.sql.exec("UPDATE tasks SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", upToSeq);
-  }
-
-  hasDirtyTasks(): boolean {
-    return this.sql.exec("SELECT EXISTS (SELECT 1 FROM tasks WHERE dirty > 0) AS d").one().d === 1;
-  }
 }
+
+/** Fields a version-1 job row lacks: D1 had its row; its task rows may be owed (the next flush finds out). */
+const V1_DEFAULTS = (data: Omit<JobRow, "spec">) => ({
+  taskChangeSeq: data.changeSeq,
+  d1TaskSeq: 0,
+  d1Inserted: true,
+  d1Failures: 0,
+  d1RetryAt: 0,
+  sendFailures: 0,
+  sendPausedUntil: 0,
+});

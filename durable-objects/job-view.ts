@@ -1,6 +1,6 @@
 import { TERMINAL_JOB_STATUSES, taskIdOf, type Job, type JobStats, type Task } from "../schema";
 import type { Grid } from "../lib/grid";
-import { queuedOf, type JobRow, type TaskRow } from "./job-store";
+import { queuedOf, type JobRow, type TaskRow } from "./job-state";
 import { quantile, type Sketch } from "./sketch";
 
 /** What the API shows of a job's state: the status response, a task row, the stats. Pure. */

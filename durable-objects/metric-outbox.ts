@@ -21,15 +21,21 @@ export function addMetric(outbox: MetricOutbox, key: SeriesKey, add: number): vo
   else outbox.pending[id] = { ...key, value: add };
 }
 
-/** The batch to send now, with a fresh token: the unconfirmed one again, or the pending increments under a new number. */
-export function batchToSend(outbox: MetricOutbox, newToken: () => string): MetricOutbox["inflight"] {
+export type MetricBatch = NonNullable<MetricOutbox["inflight"]>;
+
+/**
+ * The batch to send now, under a fresh token: the unconfirmed one again, or the pending increments
+ * under a new number. The caller saves the outbox before it sends the batch, so the cut survives a
+ * restart and a resend carries the same number.
+ */
+export function cutBatch(outbox: MetricOutbox, token: string): MetricBatch | null {
   if (outbox.inflight) {
-    outbox.inflight.token = newToken();
+    outbox.inflight.token = token;
     return outbox.inflight;
   }
   const samples = Object.values(outbox.pending);
   if (samples.length === 0) return null;
-  outbox.inflight = { seq: ++outbox.seq, token: newToken(), samples };
+  outbox.inflight = { seq: ++outbox.seq, token, samples };
   outbox.pending = {};
   return outbox.inflight;
 }

@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
   DISPATCH_LEASE_MS: int(120_000, 1),
   /** Lease renewed at each check-in: a consumer silent this long is taken for dead. */
   RUN_LEASE_MS: int(30_000, 1),
+  /** A task whose chunk outwaits its dispatch lease unstarted this many times fails: its message may be unreadable. */
+  MAX_REQUEUES: int(5),
   /** Work a chunk should carry; the DO sizes chunks from observed execution times. */
   TARGET_CHUNK_MS: int(1_000, 1),
   MAX_CHUNK_TASKS: int(256, 1),

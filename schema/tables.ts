@@ -24,6 +24,8 @@ export const optimizationJobs = sqliteTable(
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
     updatedAt: text("updated_at").notNull(),
+    /** The DO's change number of this row: a write carrying an older number changes nothing. */
+    changeSeq: integer("change_seq").notNull().default(0),
   },
   (t) => [index("optimization_jobs_tenant_created").on(t.tenant, t.createdAt, t.id)],
 );
@@ -48,6 +50,8 @@ export const optimizationTasks = sqliteTable(
     execMs: real("exec_ms"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** The DO's change number of this row: a write carrying an older number changes nothing. */
+    changeSeq: integer("change_seq").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("optimization_tasks_job_status").on(t.jobId, t.status)],
 );

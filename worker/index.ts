@@ -1,5 +1,5 @@
 import { createApp } from "./app";
-import { handleTaskBatch } from "./consumer/queue-handler";
+import { handleQueueBatch } from "./consumer/queue-handler";
 import type { Env } from "./env";
 
 export { OptimizationJob } from "../durable-objects/optimization-job";
@@ -8,5 +8,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => handleTaskBatch(batch, env),
+  queue: (batch, env) => handleQueueBatch(batch, env),
 } satisfies ExportedHandler<Env>;

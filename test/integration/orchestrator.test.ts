@@ -1,103 +1,48 @@
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createGrid } from "../../lib/grid";
-import type { OptimizationJob, StartInput } from "../../durable-objects/optimization-job";
-import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../../schema";
-import { loadConfig } from "../../lib/config";
+import { retryDelayMs } from "../../durable-objects/backoff";
+import { IO_BACKOFF, seededRandom } from "../../durable-objects/job-core";
+import { config, grid, jobHarness as harness, SEED } from "../job-harness";
 
-const config = loadConfig(env);
-
-const startInput = (jobId: string, input: JobSpecInput): StartInput => {
-  const spec = JobSpec.parse(input);
-  return { jobId, tenant: "tenant-a", spec, total: createGrid(spec.params, spec.constraints).countAccepted(), createdAt: new Date().toISOString() };
-};
-let jobSeq = 0;
-
-/**
- * Drives one job's Durable Object directly, with the Queue replaced by a recorder and a fake clock
- * (ten days ahead, so real alarms never fire on their own: the test fires them).
- */
-async function harness(spec: JobSpecInput) {
-  const jobId = `orch-${++jobSeq}`;
-  const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
-  const sent: TaskChunkMessage[] = [];
-  const clock = { now: Date.now() + 10 * 86_400_000 };
-  const install = () =>
-    runInDurableObject(stub, (instance: OptimizationJob) => {
-      instance.now = () => clock.now;
-      instance.random = () => 0.5;
-      instance.sendChunks = async (messages) => void sent.push(...messages);
-    });
-  await install();
-  const job = await stub.start(startInput(jobId, spec));
-  const ok = (t: { index: number; attempt: number }, metrics: Record<string, number>): TaskOutcome => ({
-    ok: true,
-    index: t.index,
-    attempt: t.attempt,
-    metrics,
-    resultSummaryId: `r-${t.index}-${t.attempt}`,
-    queueWaitMs: 1,
-    execMs: 2,
-  });
-  const fail = (t: { index: number; attempt: number }, errorKind: ErrorKind): TaskOutcome => ({
-    ok: false,
-    index: t.index,
-    attempt: t.attempt,
-    errorKind,
-    errorMessage: `${errorKind} on purpose`,
-    queueWaitMs: 1,
-    execMs: 2,
-  });
-  const retryAtOf = (index: number) =>
-    runInDurableObject(stub, (_i: OptimizationJob, state) => state.storage.sql.exec("SELECT retry_at FROM tasks WHERE idx = ?", index).one().retry_at as number);
-  return { jobId, stub, sent, clock, install, job, ok, fail, retryAtOf };
-}
-
-const grid = (n: number, extra: Partial<JobSpecInput> = {}): JobSpecInput => ({
-  strategy: "synthetic",
-  dataset: "sp500",
-  params: { a: { min: 1, max: n, step: 1 } },
-  objective: { metric: "score", mode: "max" },
-  concurrencyLimit: 1,
-  ...extra,
-});
+/** The jitter the harness's fixed seed gives the first draw of each event. */
+const firstDraw = () => seededRandom(SEED)();
 
 describe("the job Durable Object", () => {
   it("bounds chunks in flight by the concurrency limit and dispatches more as chunks end", async () => {
     const h = await harness(grid(20, { concurrencyLimit: 2 }));
-    expect(h.job.status).toBe("running");
+    expect(h.started.status).toBe("running");
     expect(h.sent.map((m) => m.chunkId)).toEqual(["c1", "c2"]);
     expect(h.sent.every((m) => m.tasks.length === 1 && m.tasks[0]!.attempt === 1)).toBe(true);
     const [first] = h.sent.splice(0);
-    await h.stub.report({ chunkId: first!.chunkId, outcomes: [h.ok(first!.tasks[0]!, { score: 1 })], done: true });
+    await h.job.report({ chunkId: first!.chunkId, outcomes: [h.ok(first!.tasks[0]!, { score: 1 })], done: true });
     // One slot freed: exactly one more chunk, sized from the observed time (2 ms a task).
     expect(h.sent).toHaveLength(1);
     expect(h.sent[0]!.tasks.length).toBeGreaterThan(1);
-    const status = await h.stub.status();
+    const status = await h.job.status();
     expect(status!.summary).toMatchObject({ succeeded: 1, running: 1 + h.sent[0]!.tasks.length });
   });
 
   it("asks consumers to report less often as the job's concurrency grows", async () => {
     const small = await harness(grid(2, { concurrencyLimit: 2 }));
     const [s] = small.sent.splice(0);
-    expect((await small.stub.report({ chunkId: s!.chunkId, outcomes: [], done: false })).checkinMs).toBe(config.CHECKIN_MS);
+    expect((await small.job.report({ chunkId: s!.chunkId, outcomes: [], done: false })).checkinMs).toBe(config.CHECKIN_MS);
     const wide = await harness(grid(2, { concurrencyLimit: 200 }));
     const [w] = wide.sent.splice(0);
-    expect((await wide.stub.report({ chunkId: w!.chunkId, outcomes: [], done: false })).checkinMs).toBe(1000);
+    expect((await wide.job.report({ chunkId: w!.chunkId, outcomes: [], done: false })).checkinMs).toBe(1000);
   });
 
   it("counts a result once: duplicates and stale attempts change nothing", async () => {
     const h = await harness(grid(2));
     const [m] = h.sent.splice(0);
     const task = m!.tasks[0]!;
-    const first = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
+    const first = await h.job.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
     expect(first).toMatchObject({ continue: true, accepted: 1 });
-    const again = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
+    const again = await h.job.report({ chunkId: m!.chunkId, outcomes: [h.ok(task, { score: 1 })], done: false });
     expect(again.accepted).toBe(0);
-    const stale = await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok({ index: task.index, attempt: 7 }, { score: 99 })], done: true });
+    const stale = await h.job.report({ chunkId: m!.chunkId, outcomes: [h.ok({ index: task.index, attempt: 7 }, { score: 99 })], done: true });
     expect(stale.accepted).toBe(0);
-    const status = await h.stub.status();
+    const status = await h.job.status();
     expect(status!.summary.succeeded).toBe(1);
     expect(status!.summary.topN.map((e) => e.score)).toEqual([1]);
   });
@@ -109,23 +54,24 @@ describe("the job Durable Object", () => {
       const [m] = h.sent.splice(0);
       expect(m!.tasks[0]!.attempt).toBe(attempt);
       if (attempt === 3) {
-        await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.ok(m!.tasks[0]!, { score: 5 })], done: true });
+        await h.job.report({ chunkId: m!.chunkId, outcomes: [h.ok(m!.tasks[0]!, { score: 5 })], done: true });
         break;
       }
-      await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "UpstreamError")], done: true });
+      await h.job.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "UpstreamError")], done: true });
       expect(h.sent).toHaveLength(0);
       delays.push((await h.retryAtOf(0)) - h.clock.now);
       // Not due yet: the alarm dispatches nothing.
-      await runDurableObjectAlarm(h.stub);
+      await h.alarm();
       expect(h.sent).toHaveLength(0);
       h.clock.now += config.RETRY_CAP_MS;
-      expect(await runDurableObjectAlarm(h.stub)).toBe(true);
+      expect(await h.alarm()).toBe(true);
     }
-    // random() = 0.5: 3/4 of base * 2^(n-1).
-    expect(delays).toEqual([0.75 * config.RETRY_BASE_MS, 1.5 * config.RETRY_BASE_MS]);
-    const status = await h.stub.status();
+    const backoff = { baseMs: config.RETRY_BASE_MS, capMs: config.RETRY_CAP_MS };
+    expect(delays).toEqual([1, 2].map((n) => retryDelayMs(n, backoff, firstDraw)));
+    expect(delays[1]).toBeGreaterThan(delays[0]!);
+    const status = await h.job.status();
     expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 1, retries: 2 } });
-    const tasks = await h.stub.listTasks({ limit: 10 });
+    const tasks = await h.job.listTasks({ limit: 10 });
     expect(tasks!.items[0]).toMatchObject({ status: "succeeded", attempt: 3, retries: 2, errorKind: null });
   });
 
@@ -133,47 +79,47 @@ describe("the job Durable Object", () => {
     const h = await harness(grid(1, { maxRetries: 1 }));
     for (let i = 0; i < 2; i++) {
       const [m] = h.sent.splice(0);
-      await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "InternalError")], done: true });
+      await h.job.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "InternalError")], done: true });
       h.clock.now += config.RETRY_CAP_MS;
-      await runDurableObjectAlarm(h.stub);
+      await h.alarm();
     }
-    const status = await h.stub.status();
+    const status = await h.job.status();
     expect(status).toMatchObject({ status: "failed", summary: { failed: 1, finished: 1, retries: 1 } });
-    const tasks = await h.stub.listTasks({ limit: 10 });
+    const tasks = await h.job.listTasks({ limit: 10 });
     expect(tasks!.items[0]).toMatchObject({ status: "failed", retries: 1, errorKind: "InternalError" });
   });
 
   it("never retries ParamInvalid", async () => {
     const h = await harness(grid(2, { maxRetries: 5 }));
     const [m] = h.sent.splice(0);
-    await h.stub.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "ParamInvalid")], done: true });
-    const tasks = await h.stub.listTasks({ limit: 10, status: "failed" });
+    await h.job.report({ chunkId: m!.chunkId, outcomes: [h.fail(m!.tasks[0]!, "ParamInvalid")], done: true });
+    const tasks = await h.job.listTasks({ limit: 10, status: "failed" });
     expect(tasks!.items).toMatchObject([{ index: 0, status: "failed", retries: 0, errorKind: "ParamInvalid" }]);
-    expect((await h.stub.status())!.summary.retries).toBe(0);
+    expect((await h.job.status())!.summary.retries).toBe(0);
   });
 
   it("redispatches the tasks of a consumer that died mid-chunk once the lease runs out", async () => {
     const h = await harness(grid(3));
     const [m1] = h.sent.splice(0);
-    await h.stub.report({ chunkId: m1!.chunkId, outcomes: [h.ok(m1!.tasks[0]!, { score: 1 })], done: true });
+    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.ok(m1!.tasks[0]!, { score: 1 })], done: true });
     const [m2] = h.sent.splice(0);
     expect(m2!.tasks.map((t) => t.index)).toEqual([1, 2]);
     // The consumer checks in with one result, then dies.
-    await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 2 })], done: false });
+    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 2 })], done: false });
     h.clock.now += config.RUN_LEASE_MS - 1;
-    await runDurableObjectAlarm(h.stub);
+    await h.alarm();
     expect(h.sent).toHaveLength(0);
     h.clock.now += 2;
-    await runDurableObjectAlarm(h.stub);
+    await h.alarm();
     h.clock.now += config.RETRY_CAP_MS;
-    await runDurableObjectAlarm(h.stub);
+    await h.alarm();
     const [m3] = h.sent.splice(0);
     expect(m3!.tasks).toEqual([{ index: 2, attempt: 2, params: { a: 3 } }]);
     // The dead consumer's late report for the expired lease is ignored.
-    const late = await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[1]!, { score: 100 })], done: true });
+    const late = await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[1]!, { score: 100 })], done: true });
     expect(late).toMatchObject({ continue: false, accepted: 0 });
-    await h.stub.report({ chunkId: m3!.chunkId, outcomes: [h.ok(m3!.tasks[0]!, { score: 3 })], done: true });
-    const status = await h.stub.status();
+    await h.job.report({ chunkId: m3!.chunkId, outcomes: [h.ok(m3!.tasks[0]!, { score: 3 })], done: true });
+    const status = await h.job.status();
     expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 3, retries: 1 } });
     expect(status!.summary.topN.map((e) => e.score)).toEqual([3, 2, 1]);
   });
@@ -182,11 +128,10 @@ describe("the job Durable Object", () => {
     const h = await harness(grid(3, { concurrencyLimit: 3 }));
     const chunks = h.sent.splice(0);
     expect(chunks).toHaveLength(3);
-    await h.stub.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 10 })], done: true });
-    await evictDurableObject(h.stub);
-    await h.install();
-    for (const c of chunks.slice(1)) await h.stub.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 20 })], done: true });
-    const status = await h.stub.status();
+    await h.job.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 10 })], done: true });
+    await h.restart();
+    for (const c of chunks.slice(1)) await h.job.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 20 })], done: true });
+    const status = await h.job.status();
     expect(status).toMatchObject({ status: "succeeded", summary: { succeeded: 3, total: 3 } });
     expect(h.sent).toHaveLength(0);
   });
@@ -194,55 +139,53 @@ describe("the job Durable Object", () => {
   it("early-stops at the first result past the threshold and freezes the summary", async () => {
     const h = await harness(grid(10, { concurrencyLimit: 2, earlyStopPolicy: { metric: "score", threshold: 4, mode: "max" } }));
     const [c1, c2] = h.sent.splice(0);
-    await h.stub.report({ chunkId: c1!.chunkId, outcomes: [h.ok(c1!.tasks[0]!, { score: 1 })], done: true });
+    await h.job.report({ chunkId: c1!.chunkId, outcomes: [h.ok(c1!.tasks[0]!, { score: 1 })], done: true });
     const [c3] = h.sent.splice(0);
     const outcomes = c3!.tasks.map((t) => h.ok(t, { score: t.params.a as number }));
-    const ack = await h.stub.report({ chunkId: c3!.chunkId, outcomes, done: true });
+    const ack = await h.job.report({ chunkId: c3!.chunkId, outcomes, done: true });
     expect(ack.continue).toBe(false);
-    const status = (await h.stub.status())!;
+    const status = (await h.job.status())!;
     expect(status.status).toBe("early-stopped");
     expect(status.stopReason).toMatchObject({ kind: "early-stop", metric: "score", threshold: 4, mode: "max", value: 4, taskId: `${h.jobId}.3` });
     // Tasks after the trigger in the same report, and the other chunk's task, are canceled.
     expect(status.summary).toMatchObject({ total: 10, succeeded: 3, canceled: 7, running: 0, queued: 0, finished: 3 });
-    const late = await h.stub.report({ chunkId: c2!.chunkId, outcomes: [h.ok(c2!.tasks[0]!, { score: 99 })], done: true });
+    const late = await h.job.report({ chunkId: c2!.chunkId, outcomes: [h.ok(c2!.tasks[0]!, { score: 99 })], done: true });
     expect(late).toMatchObject({ continue: false, accepted: 0 });
-    expect(await h.stub.status()).toEqual(status);
-    expect((await h.stub.cancel()).outcome).toBe("conflict");
+    expect(await h.job.status()).toEqual(status);
+    expect((await h.job.cancel()).outcome).toBe("conflict");
   });
 
   it("cancels at once, idempotently, and ignores reports afterwards", async () => {
     const h = await harness(grid(5, { concurrencyLimit: 2 }));
     const chunks = h.sent.splice(0);
-    const first = await h.stub.cancel("enough");
+    const first = await h.job.cancel("enough");
     expect(first.outcome).toBe("canceled");
     const job = first.outcome === "canceled" ? first.job : null;
     expect(job).toMatchObject({ status: "canceled", stopReason: { kind: "cancel", reason: "enough" }, summary: { canceled: 5, running: 0, queued: 0 } });
-    expect((await h.stub.cancel("again")).outcome).toBe("already-canceled");
-    const late = await h.stub.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
+    expect((await h.job.cancel("again")).outcome).toBe("already-canceled");
+    const late = await h.job.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
     expect(late).toMatchObject({ continue: false, accepted: 0 });
-    expect(await h.stub.status()).toEqual(job);
+    expect(await h.job.status()).toEqual(job);
     expect(h.sent).toHaveLength(0);
   });
 
-  it("puts a chunk back when the Queue refuses it, without charging a retry", async () => {
-    const jobId = `orch-${++jobSeq}`;
-    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
-    let failSends = true;
-    const sent: TaskChunkMessage[] = [];
-    const clock = { now: Date.now() + 10 * 86_400_000 };
-    await runInDurableObject(stub, (instance: OptimizationJob) => {
-      instance.now = () => clock.now;
-      instance.sendChunks = async (messages) => {
-        if (failSends) throw new Error("queue unavailable");
-        sent.push(...messages);
-      };
-    });
-    await stub.start(startInput(jobId, grid(1)));
-    expect((await stub.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
-    failSends = false;
-    clock.now += config.RETRY_BASE_MS;
-    await runDurableObjectAlarm(stub);
-    expect(sent.map((m) => m.tasks)).toEqual([[{ index: 0, attempt: 1, params: { a: 1 } }]]);
+  it("puts a chunk back when the Queue refuses it, without charging a retry, and backs off while it keeps refusing", async () => {
+    const h = await harness(grid(1), { failSends: true });
+    expect((await h.job.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
+    const pauses: number[] = [];
+    for (let refusal = 1; refusal <= 3; refusal++) {
+      const at = (await h.alarmAt())!;
+      pauses.push(at - h.clock.now);
+      // Nothing is sent before the pause is over.
+      h.clock.now = at - 1;
+      await h.alarm();
+      h.clock.now = at;
+      if (refusal === 3) h.faults.failSends = false;
+      await h.alarm();
+    }
+    expect(pauses).toEqual([1, 2, 3].map((n) => retryDelayMs(n, IO_BACKOFF, firstDraw)));
+    expect(h.sent.map((m) => m.tasks)).toEqual([[{ index: 0, attempt: 1, params: { a: 1 } }]]);
+    expect((await h.job.status())!.summary).toMatchObject({ running: 1, queued: 0, retries: 0 });
   });
 });
 
@@ -252,7 +195,7 @@ describe("looking up a job id that does not exist", () => {
     expect(await stub.status()).toBeNull();
     expect(await stub.listTasks({ limit: 5 })).toBeNull();
     expect(await stub.cancel()).toEqual({ outcome: "not-found" });
-    const tables = await runInDurableObject(stub, (_i: OptimizationJob, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray());
+    const tables = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray());
     expect(tables).toEqual([]);
   });
 });
@@ -263,22 +206,19 @@ describe("faults around the D1 projection and the queue", () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let hold = true;
-    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
-      const write = instance.writeD1;
-      instance.writeD1 = async (statements) => {
-        if (hold) {
-          hold = false;
-          await held;
-        }
-        return write(statements);
-      };
-    });
-    const flushing = runDurableObjectAlarm(h.stub);
+    h.faults.writeD1 = async (_statements, real) => {
+      if (hold) {
+        hold = false;
+        await held;
+      }
+      return real();
+    };
+    const flushing = h.alarm();
     await new Promise((r) => setTimeout(r, 50));
-    const canceled = await h.stub.cancel();
+    const canceled = await h.job.cancel();
     release();
     await flushing;
-    for (let i = 0; i < 5 && (await runDurableObjectAlarm(h.stub)); i++);
+    for (let i = 0; i < 5 && (await h.alarm()); i++);
     expect(canceled.outcome).toBe("canceled");
     const counts = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status").bind(h.jobId).all();
     expect(counts.results).toEqual([{ status: "canceled", n: 600 }]);
@@ -286,63 +226,56 @@ describe("faults around the D1 projection and the queue", () => {
 
   it("paces D1 retries instead of firing the alarm at once while D1 is down", async () => {
     const h = await harness(grid(3));
-    await h.stub.cancel();
+    await h.job.cancel();
     const delays: number[] = [];
     let writes = 0;
-    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
-      instance.writeD1 = async () => {
-        writes++;
-        throw new Error("D1 unavailable");
-      };
-    });
+    h.faults.writeD1 = async () => {
+      writes++;
+      throw new Error("D1 unavailable");
+    };
     for (let i = 0; i < 3; i++) {
-      await runDurableObjectAlarm(h.stub);
-      const at = await runInDurableObject(h.stub, (_i: OptimizationJob, state) => state.storage.getAlarm());
+      await h.alarm();
+      const at = await h.alarmAt();
       delays.push(at! - h.clock.now);
       // An alarm before the pause is over (a lease, a retry) does not write to D1.
-      await runDurableObjectAlarm(h.stub);
+      await h.alarm();
       h.clock.now = at!;
     }
     expect(writes).toBe(3);
-    // Equal jitter with random() = 0.5 over a 1 s base: 750, 1500, 3000 ms.
-    expect(delays).toEqual([750, 1500, 3000]);
+    expect(delays).toEqual([1, 2, 3].map((n) => retryDelayMs(n, IO_BACKOFF, firstDraw)));
   });
 
   it("puts a chunk that waited in the queue past its lease back in line without a retry charged", async () => {
     const h = await harness(grid(1));
     const [m1] = h.sent.splice(0);
     h.clock.now += config.DISPATCH_LEASE_MS + 1;
-    await runDurableObjectAlarm(h.stub);
-    expect((await h.stub.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
+    await h.alarm();
+    expect((await h.job.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 0 });
     h.clock.now += config.RETRY_BASE_MS;
-    await runDurableObjectAlarm(h.stub);
+    await h.alarm();
     const [m2] = h.sent.splice(0);
     expect(m2!.chunkId).not.toBe(m1!.chunkId);
     expect(m2!.tasks).toEqual([{ index: 0, attempt: 1, params: { a: 1 } }]);
     // The first message, delivered late, is told to stop at its first check-in.
-    expect(await h.stub.report({ chunkId: m1!.chunkId, outcomes: [], done: false })).toMatchObject({ continue: false, accepted: 0 });
+    expect(await h.job.report({ chunkId: m1!.chunkId, outcomes: [], done: false })).toMatchObject({ continue: false, accepted: 0 });
     // The queue is slow: the next chunk gets twice the lease before it is put back.
     h.clock.now += config.DISPATCH_LEASE_MS + 1;
-    await runDurableObjectAlarm(h.stub);
-    expect((await h.stub.status())!.summary.running).toBe(1);
-    expect((await h.stub.report({ chunkId: m2!.chunkId, outcomes: [], done: false })).continue).toBe(true);
+    await h.alarm();
+    expect((await h.job.status())!.summary.running).toBe(1);
+    expect((await h.job.report({ chunkId: m2!.chunkId, outcomes: [], done: false })).continue).toBe(true);
   });
 });
 
 describe("Analytics Engine", () => {
   it("gets one data point per reported attempt, indexed by job", async () => {
     const h = await harness(grid(1, { maxRetries: 1 }));
-    const points: AnalyticsEngineDataPoint[] = [];
-    await runInDurableObject(h.stub, (instance: OptimizationJob) => {
-      instance.writeDataPoint = (p) => void points.push(p);
-    });
     const [m1] = h.sent.splice(0);
-    await h.stub.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
+    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
     h.clock.now += config.RETRY_CAP_MS;
-    await runDurableObjectAlarm(h.stub);
+    await h.alarm();
     const [m2] = h.sent.splice(0);
-    await h.stub.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
-    expect(points).toEqual([
+    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
+    expect(h.points).toEqual([
       { indexes: [h.jobId], blobs: ["task.failed", "failed", "synthetic", "tenant-a", "UpstreamError"], doubles: [0.001, 0.002, 0, 1] },
       { indexes: [h.jobId], blobs: ["task.succeeded", "succeeded", "synthetic", "tenant-a", ""], doubles: [0.001, 0.002, 7, 2] },
     ]);
@@ -353,11 +286,11 @@ describe("a wide job's D1 projection", () => {
   it("writes every row when more change between two flushes than one flush carries", async () => {
     const h = await harness(grid(20_000, { concurrencyLimit: 32 }));
     // Each first chunk reports 2 ms a task: the freed slot gets a 256-task chunk, 8000+ tasks in flight.
-    for (const m of h.sent.splice(0)) await h.stub.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
-    const running = (await h.stub.status())!.summary.running;
+    for (const m of h.sent.splice(0)) await h.job.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
+    const running = (await h.job.status())!.summary.running;
     expect(running).toBeGreaterThan(5_000);
-    await h.stub.cancel();
-    for (let i = 0; i < 20 && (await runDurableObjectAlarm(h.stub)); i++);
+    await h.job.cancel();
+    for (let i = 0; i < 20 && (await h.alarm()); i++);
     const counts = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status ORDER BY status").bind(h.jobId).all();
     expect(counts.results).toEqual([
       { status: "canceled", n: 20_000 - 32 },

@@ -1,7 +1,6 @@
-import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { OptimizationJob } from "../../durable-objects/optimization-job";
+import { config, grid, jobHarness } from "../job-harness";
 import { d1TaskCounts, range, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
 describe("with METRICS_ENABLED=false", () => {
@@ -41,15 +40,17 @@ describe("with METRICS_ENABLED=false", () => {
 });
 
 describe("Analytics Engine with METRICS_ENABLED=false", () => {
-  it("gets no data point", async () => {
-    const job = await submit(synthetic({ a: range(1, 6), sleepMs: { values: [30] } }, { concurrencyLimit: 1 }));
-    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${job.id}`));
-    let points = 0;
-    await runInDurableObject(stub, (instance: OptimizationJob) => {
-      instance.writeDataPoint = () => void points++;
-    });
-    const done = await waitForEnd(job.id);
-    expect(done.summary.succeeded).toBe(6);
-    expect(points).toBe(0);
+  it("gets no data point, and the job's outbox stays empty", async () => {
+    const h = await jobHarness(grid(1, { maxRetries: 1 }));
+    const [m1] = h.sent.splice(0);
+    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
+    h.clock.now += config.RETRY_CAP_MS;
+    await h.alarm();
+    const [m2] = h.sent.splice(0);
+    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
+    expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1, retries: 1 });
+    expect(h.points).toEqual([]);
+    const [row] = await h.sql<{ data: string }>("SELECT data FROM job");
+    expect(JSON.parse(row!.data).metrics).toEqual({ seq: 0, pending: {}, inflight: null });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addMetric, batchToSend, confirmSent, emptyOutbox } from "../../durable-objects/metric-outbox";
+import { addMetric, confirmSent, cutBatch, emptyOutbox } from "../../durable-objects/metric-outbox";
 import { addToSketch, emptySketch, quantile } from "../../durable-objects/sketch";
 import { ALL_METRICS, histogramSeries, JOB_RETRY, labelString, QUEUE_WAIT } from "../../lib/metrics/definitions";
 import { renderPrometheus } from "../../worker/metrics/prometheus";
@@ -49,14 +49,14 @@ describe("metric outbox", () => {
     const outbox = emptyOutbox();
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 1);
-    const first = structuredClone(batchToSend(outbox, () => "t1")!);
+    const first = structuredClone(cutBatch(outbox, "t1")!);
     expect(first).toMatchObject({ seq: 1, token: "t1", samples: [{ value: 2 }] });
     addMetric(outbox, { name: JOB_RETRY.name, labels: 'error_kind="UpstreamError"' }, 5);
-    expect(batchToSend(outbox, () => "t2")).toEqual({ seq: 1, token: "t2", samples: [{ ...first.samples[0], value: 2 }] });
+    expect(cutBatch(outbox, "t2")).toEqual({ seq: 1, token: "t2", samples: [{ ...first.samples[0], value: 2 }] });
     confirmSent(outbox, 1);
-    expect(batchToSend(outbox, () => "t3")).toMatchObject({ seq: 2, token: "t3", samples: [{ value: 5 }] });
+    expect(cutBatch(outbox, "t3")).toMatchObject({ seq: 2, token: "t3", samples: [{ value: 5 }] });
     confirmSent(outbox, 2);
-    expect(batchToSend(outbox, () => "t4")).toBeNull();
+    expect(cutBatch(outbox, "t4")).toBeNull();
   });
 });
 

@@ -1,17 +1,27 @@
+import { z } from "zod";
 import { TaskChunkMessage, type ResultSummary } from "../../schema";
 import { loadConfig } from "../../lib/config";
+import { createLogger, type Logger } from "../../lib/log";
 import { datasetCacheKey, loadDatasetBars } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
-import { createLogger } from "../../lib/log";
 import { putResultSummary } from "../results/store";
 import { runChunk } from "./run-chunk";
+
+/** The dead-letter queue of the task queue (wrangler.toml): its messages are chunks the queue gave up on. */
+export const DEAD_LETTER_QUEUE = "optimizer-tasks-dlq";
 
 /** Indicator series survive across chunks in this isolate, within a memory budget. */
 const seriesCache = createSeriesCache();
 
+/** Just enough of a message to find its job, when the rest cannot be read (another version's format). */
+const ChunkRef = z.object({ jobId: z.string().min(1), tenant: z.string().min(1), chunkId: z.string().min(1) });
+
+export function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  return batch.queue === DEAD_LETTER_QUEUE ? handleDeadLetters(batch, env) : handleTaskBatch(batch, env);
+}
 
 /** Queue consumer: each message is one chunk; chunks of a batch run side by side. */
 export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -21,20 +31,21 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
     batch.messages.map(async (message) => {
       const parsed = TaskChunkMessage.safeParse(message.body);
       if (!parsed.success) {
-        // A malformed message would fail the same way on every delivery: drop it, loudly.
-        log.error("queue.bad_message", { messageId: message.id, issues: parsed.error.issues.length });
-        message.ack();
+        // It would fail the same way on every delivery: tell the job, if the message names one, and drop it.
+        const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+        log.error("queue.bad_message", { messageId: message.id, issues });
+        await abandon(env, log, message, `the consumer could not read the chunk's message (${issues})`);
         return;
       }
       const chunk = parsed.data;
       const strategy = getStrategy(chunk.strategy);
       const chunkLog = log.with({ jobId: chunk.jobId, tenant: chunk.tenant, chunkId: chunk.chunkId });
+      const stub = jobStub(env, chunk.tenant, chunk.jobId);
       if (!strategy) {
         chunkLog.error("queue.unknown_strategy", { strategy: chunk.strategy });
-        message.ack();
+        await abandon(env, chunkLog, message, `this version of the consumer has no strategy "${chunk.strategy}"`);
         return;
       }
-      const stub = jobStub(env, chunk.tenant, chunk.jobId);
       try {
         const { ran, stopped } = await runChunk(chunk, {
           strategy,
@@ -53,4 +64,29 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
       }
     }),
   );
+}
+
+/** The queue gave up on these chunks after its retries: each job's DO fails their attempts, so the job goes on. */
+export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const log = createLogger({ level: loadConfig(env).LOG_LEVEL });
+  await Promise.all(
+    batch.messages.map((message) => abandon(env, log, message, "the queue gave up on the chunk's message after its retries (dead-lettered)")),
+  );
+}
+
+/** Tells a message's job that its chunk will never run, then acks it; a message naming no job is dropped, loudly. */
+async function abandon(env: Env, log: Logger, message: Message<unknown>, reason: string): Promise<void> {
+  const ref = ChunkRef.safeParse(message.body);
+  if (!ref.success) {
+    log.error("queue.unattributable_message", { messageId: message.id, reason });
+    message.ack();
+    return;
+  }
+  try {
+    await jobStub(env, ref.data.tenant, ref.data.jobId).abandonChunk(ref.data.chunkId, reason);
+    message.ack();
+  } catch (err) {
+    log.warn("queue.abandon_failed", { messageId: message.id, message: err instanceof Error ? err.message : String(err) });
+    message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
+  }
 }

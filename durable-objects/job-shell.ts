@@ -1,0 +1,261 @@
+import type { ChunkReport, Job, ListTasksQuery, Page, ReportAck, Task, TaskChunkMessage } from "../schema";
+import type { Logger } from "../lib/log";
+import { packSendBatches } from "./chunking";
+import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
+import {
+  checkinMsFor,
+  d1Owed,
+  initialState,
+  isTerminal,
+  nextAlarmAt,
+  restoreState,
+  step,
+  type CoreConfig,
+  type JobEvent,
+  type StartInput,
+  type StepResult,
+} from "./job-core";
+import { freshTask, type JobState } from "./job-state";
+import { JobStore } from "./job-store";
+import { jobView, taskView } from "./job-view";
+
+/** The job's I/O, and its clock and randomness: production binds them to the Worker's env, tests to fakes. */
+export interface JobPorts {
+  now(): number;
+  seed(): number;
+  token(): string;
+  send(messages: TaskChunkMessage[]): Promise<void>;
+  /** Runs a batch of statements prepared on `db` atomically. */
+  writeD1(statements: D1PreparedStatement[]): Promise<unknown>;
+  writePoint(point: AnalyticsEngineDataPoint): void;
+  db: D1Database;
+  /** A logger for this job (the shell adds jobId and tenant). */
+  logger: Logger;
+}
+
+export type CancelResult =
+  | { outcome: "canceled" | "already-canceled"; job: Job }
+  | { outcome: "conflict"; job: Job }
+  | { outcome: "not-found" };
+
+/** Grid indexes one page of the task list may scan for never-dispatched tasks. */
+const MAX_SCAN_PER_PAGE = 100_000;
+/** D1 writes one alarm makes before it leaves the rest to the next one, so leases never wait long behind D1. */
+const FLUSHES_PER_ALARM = 4;
+
+/**
+ * The imperative shell around the job's decisions (job-core.ts): it turns each call and alarm into
+ * an event, saves the step's changes with the job row in one SQLite transaction, then carries out
+ * the effects (Queue sends, logs, Analytics Engine points), writes D1 and arms the one alarm.
+ */
+export class JobShell {
+  private readonly store: JobStore;
+  private state: JobState | null;
+  private log: Logger;
+  private flushing = false;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly cfg: CoreConfig,
+    private readonly ports: JobPorts,
+  ) {
+    this.store = new JobStore(storage.sql);
+    this.state = this.load();
+    this.log = this.jobLogger();
+  }
+
+  /** Records the job and starts it. Idempotent: a repeated start returns the job as it is. */
+  async start(input: StartInput): Promise<Job> {
+    if (!this.state) {
+      const state = initialState(input, this.cfg);
+      this.storage.transactionSync(() => {
+        this.store.createSchema();
+        this.store.insertJob(state.job);
+      });
+      this.state = state;
+      this.log = this.jobLogger();
+      this.log.info("job.submitted", { total: input.total, strategy: input.spec.strategy, dataset: input.spec.dataset, requestId: input.requestId });
+      try {
+        await this.dispatch();
+        await this.flushD1();
+      } catch (err) {
+        // The job is recorded: the alarm below carries on with whatever failed here.
+        this.log.error("job.start_incomplete", { message: err instanceof Error ? err.message : String(err) });
+      } finally {
+        await this.arm();
+      }
+    }
+    return jobView(this.state.job, this.ports.now());
+  }
+
+  status(): Job | null {
+    return this.state ? jobView(this.state.job, this.ports.now()) : null;
+  }
+
+  async cancel(reason?: string, requestId?: string): Promise<CancelResult> {
+    if (!this.state) return { outcome: "not-found" };
+    const result = this.apply({ type: "cancel", reason: reason ?? null, ...(requestId ? { requestId } : {}) });
+    if (result.cancel === "canceled") await this.arm();
+    const job = jobView(this.state.job, this.ports.now());
+    return result.cancel === "conflict" ? { outcome: "conflict", job } : { outcome: result.cancel ?? "canceled", job };
+  }
+
+  /** Results of a chunk (a partial report at each check-in, and a last one with `done`). */
+  async report(report: ChunkReport): Promise<ReportAck> {
+    if (!this.state) return { continue: false, accepted: 0, checkinMs: this.cfg.CHECKIN_MS };
+    const result = this.apply({ type: "report", report });
+    await this.dispatch();
+    await this.arm();
+    return result.ack ?? { continue: false, accepted: 0, checkinMs: checkinMsFor(this.state.job.spec, this.cfg) };
+  }
+
+  /** Word from the queue's side that a chunk's message will never run (dead-lettered, or unreadable). */
+  async abandonChunk(chunkId: string, reason: string): Promise<void> {
+    if (!this.state) return;
+    this.apply({ type: "abandoned", chunkId, reason: reason.slice(0, 500) });
+    await this.dispatch();
+    await this.arm();
+  }
+
+  /** Leases and retries first, with the next alarm armed before D1 is written: they never wait behind it. */
+  async alarm(): Promise<void> {
+    if (!this.state) return;
+    try {
+      this.apply({ type: "alarm" });
+      await this.dispatch();
+    } finally {
+      await this.arm();
+    }
+    if (this.ports.now() < this.state.job.d1RetryAt) return;
+    for (let i = 0; i < FLUSHES_PER_ALARM && (await this.flushD1()); i++);
+    await this.arm(true);
+  }
+
+  /** Tasks in grid order; those never dispatched are listed from the grid. */
+  listTasks(query: ListTasksQuery): Page<Task> | null {
+    const state = this.state;
+    if (!state) return null;
+    const { job, grid } = state;
+    const after = query.cursor === undefined ? -1 : Number(query.cursor);
+    const items = this.store.listTasks(after, query.limit, query.status).map((t) => taskView(job, grid, t));
+    const undispatched = isTerminal(job.status) ? "canceled" : "queued";
+    let scannedTo: number | null = null;
+    if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
+      // Constraints can leave long runs of rejected indexes: a page scans a bounded stretch of grid.
+      const from = Math.max(after + 1, job.nextIndex);
+      const end = Math.min(grid.size, from + MAX_SCAN_PER_PAGE);
+      const updatedAt = new Date(this.ports.now()).toISOString();
+      let idx = from;
+      for (; idx < end && items.length < query.limit; idx++) {
+        if (grid.accepts(idx)) items.push(taskView(job, grid, freshTask(idx, undispatched, updatedAt)));
+      }
+      if (idx < grid.size && items.length < query.limit) scannedTo = idx - 1;
+    }
+    const last = items.at(-1);
+    const cursor = scannedTo ?? (last !== undefined && items.length === query.limit ? last.index : null);
+    return { items, nextCursor: cursor === null ? null : String(cursor) };
+  }
+
+  /** Feeds one event through the core and saves what it changed in one transaction; on a throw, memory is reloaded. */
+  private apply(event: JobEvent): StepResult {
+    const state = this.state!;
+    let result: StepResult;
+    try {
+      result = this.storage.transactionSync(() => {
+        const r = step(state, { ...event, now: this.ports.now(), seed: this.ports.seed() }, this.cfg);
+        this.store.save(state.job, r.changes);
+        return r;
+      });
+    } catch (err) {
+      this.state = this.load();
+      throw err;
+    }
+    for (const effect of result.effects) {
+      if (effect.type === "log") this.log[effect.level](effect.event, effect.fields);
+      else if (effect.type === "point") this.ports.writePoint(effect.point);
+    }
+    return result;
+  }
+
+  /** Claims chunks and sends them; a refused send puts them back in line and pauses dispatch. */
+  private async dispatch(): Promise<void> {
+    const result = this.apply({ type: "dispatch" });
+    for (const effect of result.effects) {
+      if (effect.type !== "send") continue;
+      for (const batch of packSendBatches(effect.messages, (m) => JSON.stringify(m).length)) {
+        const chunkIds = batch.map((m) => m.chunkId);
+        try {
+          await this.ports.send(batch);
+          this.apply({ type: "sent", chunkIds });
+        } catch (err) {
+          this.apply({ type: "sendFailed", chunkIds, message: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+  }
+
+  /**
+   * One D1 write of what changed: the job row, dirty task rows oldest change first, canceled rows of
+   * never-dispatched tasks, metric increments. Returns whether more is owed. Rows carry change
+   * numbers, so writes may land in any order; one at a time keeps them from doing the same work.
+   */
+  private async flushD1(): Promise<boolean> {
+    const state = this.state!;
+    if (this.flushing) return false;
+    this.flushing = true;
+    try {
+      const capacity = TASK_ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH;
+      const dirty = this.store.dirtyTasks(capacity);
+      const plan = this.apply({ type: "flushBegin", taskSeq: dirty.at(-1)?.dirty ?? 0, room: capacity - dirty.length, token: this.ports.token() }).flush;
+      if (!plan) return false;
+      const { job, grid } = state;
+      const updatedAt = new Date(this.ports.now()).toISOString();
+      const rows = [
+        ...dirty.map((t) => ({ ...t, change: t.dirty })),
+        ...plan.canceled.map((idx) => ({ ...freshTask(idx, "canceled", updatedAt), change: plan.changeSeq })),
+      ];
+      const statements = [
+        ...(job.jobDirty > 0 || !job.d1Inserted ? [jobUpsert(this.ports.db, job, plan.changeSeq, updatedAt)] : []),
+        ...taskUpserts(this.ports.db, job, rows, (idx) => grid.paramsAt(idx)),
+        ...(plan.metrics ? metricUpserts(this.ports.db, job.id, plan.metrics) : []),
+      ];
+      try {
+        await this.ports.writeD1(statements);
+      } catch (err) {
+        // Rows stay dirty; the alarm tries again after a growing pause.
+        this.apply({ type: "flushFailed", rows: rows.length, message: err instanceof Error ? err.message : String(err) });
+        return false;
+      }
+      this.apply({ type: "flushed", plan });
+      return d1Owed(this.state!);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /**
+   * Arms the one alarm at the core's next deadline (never "now": locally that is dropped inside
+   * alarm()). Outside the alarm it only moves the alarm earlier, so that reports arriving faster
+   * than the D1 debounce never keep pushing the flush back; `exact` sets the deadline as it is.
+   */
+  private async arm(exact = false): Promise<void> {
+    const now = this.ports.now();
+    const at = nextAlarmAt(this.state!, this.cfg, now);
+    const current = await this.storage.getAlarm();
+    if (at === null) {
+      if (current !== null) await this.storage.deleteAlarm();
+      return;
+    }
+    const when = Math.max(at, now + 1);
+    if (current === null || when < current || (exact && when !== current)) await this.storage.setAlarm(when);
+  }
+
+  private load(): JobState | null {
+    const job = this.store.loadJob();
+    return job ? restoreState(job, this.store.loadOpenTasks(), this.store.loadChunks()) : null;
+  }
+
+  private jobLogger(): Logger {
+    return this.ports.logger.with({ jobId: this.state?.job.id, tenant: this.state?.job.tenant });
+  }
+}

@@ -1,0 +1,114 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { loadConfig } from "../lib/config";
+import { createGrid } from "../lib/grid";
+import { createLogger } from "../lib/log";
+import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../schema";
+import type { StartInput } from "../durable-objects/job-core";
+import { JobShell, type JobPorts } from "../durable-objects/job-shell";
+
+export const config = loadConfig(env);
+
+/** The seed every event of a harness gets: tests compute the jitter it gives with the core's own generator. */
+export const SEED = 42;
+
+export const startInput = (jobId: string, input: JobSpecInput): StartInput => {
+  const spec = JobSpec.parse(input);
+  return { jobId, tenant: "tenant-a", spec, total: createGrid(spec.params, spec.constraints).countAccepted(), createdAt: new Date().toISOString() };
+};
+
+/** Faults a test switches on and off while the job runs. */
+export interface Faults {
+  failSends?: boolean;
+  /** Replaces the D1 write; `real` writes for real. */
+  writeD1?: (statements: D1PreparedStatement[], real: () => Promise<unknown>) => Promise<unknown>;
+}
+
+let jobSeq = 0;
+
+/**
+ * Runs one job's shell over the real SQLite of its Durable Object, with a fake clock (ten days ahead,
+ * so no real alarm fires on its own), a recording Queue, real D1 unless a fault replaces it, and
+ * recorded Analytics Engine points. `restart()` evicts the object and builds a new shell from storage.
+ */
+export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
+  const jobId = `orch-${++jobSeq}-${crypto.randomUUID().slice(0, 8)}`;
+  const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
+  const sent: TaskChunkMessage[] = [];
+  const points: AnalyticsEngineDataPoint[] = [];
+  const clock = { now: Date.now() + 10 * 86_400_000 };
+  const ports: JobPorts = {
+    now: () => clock.now,
+    seed: () => SEED,
+    token: () => crypto.randomUUID(),
+    send: async (messages) => {
+      if (faults.failSends) throw new Error("queue unavailable");
+      sent.push(...messages);
+    },
+    writeD1: (statements) => (faults.writeD1 ? faults.writeD1(statements, () => env.DB.batch(statements)) : env.DB.batch(statements)),
+    writePoint: (point) => void points.push(point),
+    db: env.DB,
+    logger: createLogger({ level: "off" }),
+  };
+  let shell!: JobShell;
+  const build = () =>
+    runInDurableObject(stub, (_instance, state) => {
+      shell = new JobShell(state.storage, config, ports);
+    });
+  await build();
+  const run = <T>(fn: (s: JobShell) => T | Promise<T>): Promise<T> => runInDurableObject(stub, () => fn(shell));
+  const job = {
+    start: (input: StartInput) => run((s) => s.start(input)),
+    status: () => run((s) => s.status()),
+    cancel: (reason?: string) => run((s) => s.cancel(reason)),
+    listTasks: (query: Parameters<JobShell["listTasks"]>[0]) => run((s) => s.listTasks(query)),
+    report: (report: Parameters<JobShell["report"]>[0]) => run((s) => s.report(report)),
+    abandonChunk: (chunkId: string, reason: string) => run((s) => s.abandonChunk(chunkId, reason)),
+  };
+  /** Fires the alarm as the platform would (it is cleared, then the handler runs); answers whether one was set. */
+  const alarm = () =>
+    runInDurableObject(stub, async (_instance, state) => {
+      const set = (await state.storage.getAlarm()) !== null;
+      await state.storage.deleteAlarm();
+      await shell.alarm();
+      return set;
+    });
+  const alarmAt = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+  const sql = <T = Record<string, SqlStorageValue>>(query: string, ...args: SqlStorageValue[]) =>
+    runInDurableObject(stub, (_instance, state) => state.storage.sql.exec(query, ...args).toArray() as T[]);
+  const restart = async () => {
+    await evictDurableObject(stub);
+    await build();
+  };
+  const started = await job.start(startInput(jobId, spec));
+  const ok = (t: { index: number; attempt: number }, metrics: Record<string, number>): TaskOutcome => ({
+    ok: true,
+    index: t.index,
+    attempt: t.attempt,
+    metrics,
+    resultSummaryId: `r-${t.index}-${t.attempt}`,
+    queueWaitMs: 1,
+    execMs: 2,
+  });
+  const fail = (t: { index: number; attempt: number }, errorKind: ErrorKind): TaskOutcome => ({
+    ok: false,
+    index: t.index,
+    attempt: t.attempt,
+    errorKind,
+    errorMessage: `${errorKind} on purpose`,
+    queueWaitMs: 1,
+    execMs: 2,
+  });
+  const retryAtOf = async (index: number) => (await sql<{ retry_at: number }>("SELECT retry_at FROM tasks WHERE idx = ?", index))[0]!.retry_at;
+  return { jobId, stub, sent, points, clock, faults, job, started, alarm, alarmAt, sql, restart, ok, fail, retryAtOf };
+}
+
+/** A one-axis synthetic grid (score = a). */
+export const grid = (n: number, extra: Partial<JobSpecInput> = {}): JobSpecInput => ({
+  strategy: "synthetic",
+  dataset: "sp500",
+  params: { a: { min: 1, max: n, step: 1 } },
+  objective: { metric: "score", mode: "max" },
+  concurrencyLimit: 1,
+  ...extra,
+});
