@@ -20,6 +20,9 @@ const workersProject = (name: string, include: string[], vars: Record<string, st
           D1_FLUSH_MS: "20",
           LOG_LEVEL: "off",
           METRICS_TOKEN: "test-metrics-token-0123456789",
+          // Replays a failed property test (test/unit/job-core.property.test.ts prints both).
+          FC_SEED: process.env.FC_SEED ?? "",
+          FC_PATH: process.env.FC_PATH ?? "",
           ...vars,
         },
       },

@@ -20,6 +20,8 @@ export const startInput = (jobId: string, input: JobSpecInput): StartInput => {
 /** Faults a test switches on and off while the job runs. */
 export interface Faults {
   failSends?: boolean;
+  /** The next steps of the core throw (as a full disk or a bug would), this many of them. */
+  failSteps?: number;
   /** Replaces the D1 write; `real` writes for real. */
   writeD1?: (statements: D1PreparedStatement[], real: () => Promise<unknown>) => Promise<unknown>;
 }
@@ -39,7 +41,13 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   const clock = { now: Date.now() + 10 * 86_400_000 };
   const ports: JobPorts = {
     now: () => clock.now,
-    seed: () => SEED,
+    seed: () => {
+      if (faults.failSteps) {
+        faults.failSteps--;
+        throw new Error("storage unavailable");
+      }
+      return SEED;
+    },
     token: () => crypto.randomUUID(),
     send: async (messages) => {
       if (faults.failSends) throw new Error("queue unavailable");

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { metricUpserts } from "../../durable-objects/d1-projection";
+import { jobUpsert, metricUpserts, taskUpserts } from "../../durable-objects/d1-projection";
+import { initialState } from "../../durable-objects/job-core";
+import { freshTask } from "../../durable-objects/job-state";
+import { config, grid, startInput } from "../job-harness";
 
 const counter = async (name: string) =>
   (await env.DB.prepare("SELECT value FROM metric_counters WHERE name = ? AND labels = ''").bind(name).first<{ value: number }>())?.value ?? 0;
@@ -25,5 +28,29 @@ describe("metric batches in D1", () => {
     await env.DB.batch(metricUpserts(env.DB, "job-z", { seq: 1, token: "z1", samples: [{ name: "late_total", labels: "", value: 1 }] }));
     await env.DB.batch(metricUpserts(env.DB, "job-z", { seq: 2, token: "z2-retry", samples }));
     expect(await counter("late_total")).toBe(6);
+  });
+});
+
+describe("job and task rows in D1", () => {
+  it("keep the newest change: a late write from an older instance never regresses a row", async () => {
+    const { job } = initialState(startInput("late-write-job", grid(2)), config);
+    const at = "2026-12-01T00:00:00.000Z";
+    const task = (status: "queued" | "canceled" | "succeeded", change: number) => ({ ...freshTask(0, status === "succeeded" ? "queued" : status, at), status, change });
+    const rowOf = () => env.DB.prepare("SELECT status, succeeded, change_seq FROM optimization_jobs WHERE id = ?").bind(job.id).first();
+    const taskOf = () => env.DB.prepare("SELECT status, change_seq FROM optimization_tasks WHERE job_id = ? AND idx = 0").bind(job.id).first();
+    await env.DB.batch([jobUpsert(env.DB, job, 5, at), ...taskUpserts(env.DB, job, [task("queued", 5)], () => ({ a: 1 }))]);
+    // The newer instance writes change 9: the job ended, the task succeeded.
+    job.d1Inserted = true;
+    Object.assign(job, { status: "succeeded", succeeded: 2 });
+    await env.DB.batch([jobUpsert(env.DB, job, 9, at), ...taskUpserts(env.DB, job, [task("succeeded", 9)], () => ({ a: 1 }))]);
+    // The older instance's write of change 7 lands late.
+    Object.assign(job, { status: "running", succeeded: 1 });
+    await env.DB.batch([jobUpsert(env.DB, job, 7, at), ...taskUpserts(env.DB, job, [task("canceled", 7)], () => ({ a: 1 }))]);
+    expect(await rowOf()).toEqual({ status: "succeeded", succeeded: 2, change_seq: 9 });
+    expect(await taskOf()).toEqual({ status: "succeeded", change_seq: 9 });
+    // The first write's insert path keeps the guard too.
+    job.d1Inserted = false;
+    await env.DB.batch([jobUpsert(env.DB, job, 8, at)]);
+    expect(await rowOf()).toEqual({ status: "succeeded", succeeded: 2, change_seq: 9 });
   });
 });

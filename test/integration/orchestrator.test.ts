@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { retryDelayMs } from "../../durable-objects/backoff";
 import { IO_BACKOFF, seededRandom } from "../../durable-objects/job-core";
-import { config, grid, jobHarness as harness, SEED } from "../job-harness";
+import { config, grid, jobHarness as harness, SEED, startInput } from "../job-harness";
 
 /** The jitter the harness's fixed seed gives the first draw of each event. */
 const firstDraw = () => seededRandom(SEED)();
@@ -296,5 +296,112 @@ describe("a wide job's D1 projection", () => {
       { status: "canceled", n: 20_000 - 32 },
       { status: "succeeded", n: 32 },
     ]);
+  });
+});
+
+describe("nothing stuck, nothing silently dropped", () => {
+  it("fails the task of a chunk that never starts after MAX_REQUEUES requeues, and the job ends", async () => {
+    const h = await harness(grid(1, { maxRetries: 3 }));
+    // No consumer ever checks in: every dispatch lease runs out unstarted (the lease doubles each time).
+    for (let i = 0; i <= config.MAX_REQUEUES; i++) {
+      expect((await h.job.status())!.status).toBe("running");
+      expect(h.sent.splice(0)).toHaveLength(1);
+      h.clock.now += config.DISPATCH_LEASE_MS * 16 + 1;
+      await h.alarm();
+      h.clock.now += config.RETRY_BASE_MS;
+      await h.alarm();
+    }
+    expect(h.sent).toHaveLength(0);
+    expect(await h.job.status()).toMatchObject({ status: "failed", summary: { failed: 1, retries: 0, running: 0, queued: 0 } });
+    const tasks = await h.job.listTasks({ limit: 10 });
+    expect(tasks!.items[0]).toMatchObject({ status: "failed", errorKind: "InternalError", errorMessage: expect.stringMatching(/never started by a consumer/) });
+  });
+
+  it("fails an abandoned chunk's attempts (dead-lettered or unreadable) and retries them", async () => {
+    const h = await harness(grid(1, { maxRetries: 1 }));
+    const [m1] = h.sent.splice(0);
+    await h.job.abandonChunk(m1!.chunkId, "the queue gave up on the chunk's message after its retries (dead-lettered)");
+    expect((await h.job.status())!.summary).toMatchObject({ running: 0, queued: 1, retries: 1 });
+    h.clock.now += config.RETRY_CAP_MS;
+    await h.alarm();
+    const [m2] = h.sent.splice(0);
+    await h.job.abandonChunk(m2!.chunkId, "dead-lettered again");
+    const tasks = await h.job.listTasks({ limit: 10 });
+    expect(tasks!.items[0]).toMatchObject({ status: "failed", retries: 1, errorKind: "InternalError", errorMessage: "dead-lettered again" });
+    expect((await h.job.status())!.status).toBe("failed");
+    // An abandon for a chunk that already ended changes nothing.
+    await h.job.abandonChunk(m1!.chunkId, "late");
+    expect((await h.job.status())!.summary).toMatchObject({ failed: 1, retries: 1 });
+  });
+
+  it("answers start with the recorded job and keeps an alarm when dispatch throws", async () => {
+    const h = await harness(grid(3), { failSteps: 1 });
+    expect(h.started).toMatchObject({ status: "queued", summary: { total: 3, queued: 3 } });
+    expect(h.sent).toHaveLength(0);
+    const at = await h.alarmAt();
+    expect(at).not.toBeNull();
+    // A repeated start (the client's retry) returns the same job, and the alarm dispatches it.
+    expect((await h.job.start(startInput(h.jobId, grid(3)))).id).toBe(h.jobId);
+    h.clock.now = at!;
+    await h.alarm();
+    expect(h.sent.map((m) => m.tasks[0]!.index)).toEqual([0]);
+    expect((await h.job.status())!.status).toBe("running");
+  });
+
+  it("counts a metric batch once when D1 committed it but the object restarted before it knew", async () => {
+    const counter = async () =>
+      (await env.DB.prepare(`SELECT value FROM metric_counters WHERE name = 'optimizer_tasks_total' AND labels = 'status="succeeded"'`).first<{ value: number }>())?.value ?? 0;
+    const h = await harness(grid(2, { concurrencyLimit: 2 }));
+    const before = await counter();
+    for (const m of h.sent.splice(0)) await h.job.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
+    // D1 commits the batch, then the answer is lost and the object restarts.
+    h.faults.writeD1 = async (_statements, real) => {
+      await real();
+      throw new Error("connection reset");
+    };
+    await h.alarm();
+    h.faults.writeD1 = undefined;
+    await h.restart();
+    h.clock.now += 120_000;
+    for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += 120_000;
+    expect((await counter()) - before).toBe(2);
+  });
+
+  it("arms the alarm for leases before it waits on D1", async () => {
+    const h = await harness(grid(2));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.faults.writeD1 = async (_statements, real) => {
+      await held;
+      return real();
+    };
+    h.clock.now += 1_000;
+    const alarm = h.alarm();
+    await new Promise((r) => setTimeout(r, 100));
+    // D1 is still writing, and the next alarm (the dispatched chunk's lease) is already set.
+    const at = await h.alarmAt();
+    release();
+    await alarm;
+    expect(at).not.toBeNull();
+    expect(at!).toBeLessThanOrEqual(h.clock.now + config.DISPATCH_LEASE_MS);
+  });
+
+  it("sends the spec to D1 once, with the job's first row", async () => {
+    const spec = grid(3, { name: "x".repeat(200) });
+    const specBound: boolean[] = [];
+    const h = await harness(spec, {
+      writeD1: (statements, real) => {
+        // D1's prepared statements keep their bound values: look for the spec among them.
+        specBound.push(statements.some((st) => JSON.stringify((st as unknown as { params: unknown[] }).params).includes("x".repeat(200))));
+        return real();
+      },
+    });
+    for (const m of h.sent.splice(0)) await h.job.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
+    h.clock.now += 1_000;
+    await h.alarm();
+    expect(specBound.length).toBeGreaterThanOrEqual(2);
+    expect(specBound).toEqual([true, ...specBound.slice(1).map(() => false)]);
+    const row = await env.DB.prepare("SELECT spec, status FROM optimization_jobs WHERE id = ?").bind(h.jobId).first<{ spec: string; status: string }>();
+    expect(JSON.parse(row!.spec).name).toBe("x".repeat(200));
   });
 });
