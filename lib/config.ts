@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InternalError } from "./errors";
+import { ApiKeyIndex } from "./secrets";
 
 const bool = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -17,10 +18,12 @@ const ApiKeys = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string().min(8), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)));
+  .pipe(z.record(z.string().min(8), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)))
+  // Never a plain object at run time: a lookup by key would walk its prototype (`constructor`...).
+  .transform((keys) => new ApiKeyIndex(Object.entries(keys)));
 
 export const ConfigSchema = z.object({
-  API_KEYS: ApiKeys.default({}),
+  API_KEYS: ApiKeys.prefault({}),
   ALLOW_SYNTHETIC: bool.default(false),
   MAX_TASKS_PER_JOB: int(100_000, 1),
   /** With parameter constraints the grid is walked to count what they accept: this bounds the walk. */

@@ -27,7 +27,7 @@ const CSV_TYPES = new Set(["text/csv", "text/plain", "application/csv"]);
 /** REST under /api/v1: upload (raw CSV body), list and get datasets; tRPC `datasets.*` does the same. */
 export const datasetRoutes = new Hono<AppEnv>()
   .post("/datasets", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     const { name } = parseInput(UploadDatasetQuery, c.req.query());
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (!CSV_TYPES.has(type)) {
@@ -41,12 +41,12 @@ export const datasetRoutes = new Hono<AppEnv>()
     return c.json(dataset, 201);
   })
   .get("/datasets", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     parseInput(z.strictObject({}), c.req.query());
     return c.json(await listDatasets(ctx));
   })
   .get("/datasets/:id", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     const { id } = parseInput(DatasetByIdInput, { id: c.req.param("id") });
     return c.json(await getDataset(ctx, id));
   });

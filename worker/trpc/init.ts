@@ -6,7 +6,7 @@ import type { JobContext } from "../jobs/service";
 
 /** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */
 export interface TrpcContext {
-  jobContext: () => JobContext;
+  jobContext: () => Promise<JobContext>;
 }
 
 const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
@@ -42,7 +42,7 @@ const t = initTRPC.context<TrpcContext>().create({
 export const tenantProcedure = t.procedure.use(async ({ ctx, next }) => {
   let job: JobContext;
   try {
-    job = ctx.jobContext();
+    job = await ctx.jobContext();
   } catch (err) {
     throw err instanceof ApiError ? asTrpcError(err) : err;
   }
