@@ -71,8 +71,26 @@ export async function listJobs(ctx: JobContext, query: ListJobsQuery): Promise<P
   const db = drizzle(ctx.env.DB);
   const t = optimizationJobs;
   const after = query.cursor ? decodeCursor(query.cursor) : null;
+  // Only what a list item shows: the spec (up to 1 MiB) and Top-N stay in D1.
   const rows = await db
-    .select()
+    .select({
+      id: t.id,
+      name: t.name,
+      status: t.status,
+      strategy: t.strategy,
+      dataset: t.dataset,
+      createdAt: t.createdAt,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+      stopReason: t.stopReason,
+      total: t.total,
+      succeeded: t.succeeded,
+      failed: t.failed,
+      canceled: t.canceled,
+      running: t.running,
+      queued: t.queued,
+      retries: t.retries,
+    })
     .from(t)
     .where(and(eq(t.tenant, ctx.tenant), after ? or(lt(t.createdAt, after[0]), and(eq(t.createdAt, after[0]), lt(t.id, after[1]))) : undefined))
     .orderBy(desc(t.createdAt), desc(t.id))
