@@ -42,6 +42,14 @@ export const ConfigSchema = z.object({
   CHECKIN_MS: int(100, 1),
   /** Debounce of the D1 projection while a job runs. */
   D1_FLUSH_MS: int(500),
+  /** Per-tenant quotas (429 + Retry-After past them): jobs queued or running at once... */
+  QUOTA_RUNNING_JOBS: int(50, 1),
+  /** ...the sum of concurrencyLimit (chunks in flight at most) over those jobs, the new one included... */
+  QUOTA_CHUNKS_IN_FLIGHT: int(1_024, 1),
+  /** ...tasks submitted (job totals) per UTC day... */
+  QUOTA_TASKS_PER_DAY: int(10_000_000, 1),
+  /** ...and CSV bytes uploaded per UTC day. */
+  QUOTA_UPLOAD_BYTES_PER_DAY: int(1024 * 1024 * 1024, 1),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "off"]).default("info"),
   /** Off: no metric increments, no Analytics Engine points, /metrics answers 503; jobs run the same. */
   METRICS_ENABLED: bool.default(true),

@@ -16,7 +16,9 @@ const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
   unauthorized: "UNAUTHORIZED",
   not_found: "NOT_FOUND",
   conflict: "CONFLICT",
+  idempotency_conflict: "UNPROCESSABLE_CONTENT",
   payload_too_large: "PAYLOAD_TOO_LARGE",
+  quota_exceeded: "TOO_MANY_REQUESTS",
   internal: "INTERNAL_SERVER_ERROR",
   unavailable: "SERVICE_UNAVAILABLE",
 };
