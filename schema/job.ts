@@ -198,7 +198,7 @@ export const CancelRequest = z.strictObject({ reason: z.string().max(500).option
 export type CancelRequest = z.infer<typeof CancelRequest>;
 
 /** A client's key for retrying a submit safely: printable ASCII, 1 to 255 characters. */
-export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x20-\x7e]+$/, "printable ASCII");
+export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x20-\x7e]*$/, "printable ASCII");
 export type IdempotencyKey = z.infer<typeof IdempotencyKey>;
 /** tRPC `optimizations.submit`: the spec, plus the key REST takes as the `Idempotency-Key` header. */
 export const SubmitInput = JobSpec.extend({ idempotencyKey: IdempotencyKey.optional() });
