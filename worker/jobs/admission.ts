@@ -64,9 +64,9 @@ export async function admitJob(db: D1Database, a: Admission, limits: QuotaLimits
   const prepare = (sql: string) => db.prepare(sql).bind(...params.slice(0, Math.max(...Array.from(sql.matchAll(/\?(\d+)/g), (m) => Number(m[1])))));
   const snapshot = prepare(`SELECT ${RUNNING_JOBS} AS runningJobs, ${CHUNKS} AS chunksInFlight, ${TASKS_TODAY} AS tasksToday`);
   const insert = prepare(
-      `INSERT INTO optimization_jobs (id, tenant, name, strategy, dataset, status, spec, total, queued, concurrency_limit, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8, ?9, ?9
-       WHERE ${RUNNING_JOBS} < ?11 AND ${CHUNKS} + ?8 <= ?12 AND ${TASKS_TODAY} + ?7 <= ?13 ${keyIsOurs}`,
+    `INSERT INTO optimization_jobs (id, tenant, name, strategy, dataset, status, spec, total, queued, concurrency_limit, created_at, updated_at)
+     SELECT ?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8, ?9, ?9
+     WHERE ${RUNNING_JOBS} < ?11 AND ${CHUNKS} + ?8 <= ?12 AND ${TASKS_TODAY} + ?7 <= ?13 ${keyIsOurs}`,
   );
   const charge = prepare(
     `INSERT INTO tenant_usage (tenant, day, tasks) SELECT ?2, ?10, ?7 WHERE EXISTS (SELECT 1 FROM optimization_jobs WHERE id = ?1)
