@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InternalError } from "./errors";
+import { ApiKeyIndex } from "./secrets";
 
 const bool = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -17,10 +18,12 @@ const ApiKeys = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string().min(8), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)));
+  .pipe(z.record(z.string().min(8), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)))
+  // Never a plain object at run time: a lookup by key would walk its prototype (`constructor`...).
+  .transform((keys) => new ApiKeyIndex(Object.entries(keys)));
 
 export const ConfigSchema = z.object({
-  API_KEYS: ApiKeys.default({}),
+  API_KEYS: ApiKeys.prefault({}),
   ALLOW_SYNTHETIC: bool.default(false),
   MAX_TASKS_PER_JOB: int(100_000, 1),
   /** With parameter constraints the grid is walked to count what they accept: this bounds the walk. */
@@ -41,6 +44,14 @@ export const ConfigSchema = z.object({
   CHECKIN_MS: int(100, 1),
   /** Debounce of the D1 projection while a job runs. */
   D1_FLUSH_MS: int(500),
+  /** Per-tenant quotas (429 + Retry-After past them): jobs queued or running at once... */
+  QUOTA_RUNNING_JOBS: int(50, 1),
+  /** ...the sum of concurrencyLimit (chunks in flight at most) over those jobs, the new one included... */
+  QUOTA_CHUNKS_IN_FLIGHT: int(1_024, 1),
+  /** ...tasks submitted (job totals) per UTC day... */
+  QUOTA_TASKS_PER_DAY: int(10_000_000, 1),
+  /** ...and CSV bytes uploaded per UTC day. */
+  QUOTA_UPLOAD_BYTES_PER_DAY: int(1024 * 1024 * 1024, 1),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "off"]).default("info"),
   /** Off: no metric increments, no Analytics Engine points, /metrics answers 503; jobs run the same. */
   METRICS_ENABLED: bool.default(true),

@@ -24,6 +24,22 @@ export class ApiError extends Error {
   }
 }
 
+/** A tenant's quota is used up: 429 with `Retry-After` (seconds) for when trying again can help. */
+export class QuotaExceeded extends ApiError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("quota_exceeded", message);
+  }
+
+  override getResponse(): Response {
+    const res = super.getResponse();
+    res.headers.set("retry-after", String(this.retryAfterSeconds));
+    return res;
+  }
+}
+
 const pathOf = (path: readonly PropertyKey[]) => path.map(String).join(".") || "(root)";
 
 /** An ApiError's details from a zod failure: one per field at fault; an unknown key is named itself. */

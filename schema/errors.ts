@@ -7,20 +7,24 @@ export const ApiErrorCode = z.enum([
   "unauthorized",
   "not_found",
   "conflict",
+  "idempotency_conflict",
   "payload_too_large",
+  "quota_exceeded",
   "internal",
   "unavailable",
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
-export const API_ERROR_STATUS: Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 500 | 503> = {
+export const API_ERROR_STATUS: Record<ApiErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 429 | 500 | 503> = {
   bad_request: 400,
   validation_failed: 400,
   unprocessable: 422,
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  idempotency_conflict: 422,
   payload_too_large: 413,
+  quota_exceeded: 429,
   internal: 500,
   unavailable: 503,
 };

@@ -197,6 +197,13 @@ export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 export const CancelRequest = z.strictObject({ reason: z.string().max(500).optional() });
 export type CancelRequest = z.infer<typeof CancelRequest>;
 
+/** A client's key for retrying a submit safely: printable ASCII, 1 to 255 characters. */
+export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x20-\x7e]*$/, "printable ASCII");
+export type IdempotencyKey = z.infer<typeof IdempotencyKey>;
+/** tRPC `optimizations.submit`: the spec, plus the key REST takes as the `Idempotency-Key` header. */
+export const SubmitInput = JobSpec.extend({ idempotencyKey: IdempotencyKey.optional() });
+export type SubmitInput = z.input<typeof SubmitInput>;
+
 export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 export type Page<T> = { items: T[]; nextCursor: string | null };
 

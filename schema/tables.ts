@@ -12,6 +12,8 @@ export const optimizationJobs = sqliteTable(
     status: text("status").notNull(),
     spec: text("spec").notNull(),
     total: integer("total").notNull(),
+    /** Written by the Worker's admission insert (the DO's upsert leaves it): what the chunk quota sums. */
+    concurrencyLimit: integer("concurrency_limit").notNull().default(0),
     succeeded: integer("succeeded").notNull().default(0),
     failed: integer("failed").notNull().default(0),
     canceled: integer("canceled").notNull().default(0),
@@ -27,7 +29,7 @@ export const optimizationJobs = sqliteTable(
     /** The DO's change number of this row: a write carrying an older number changes nothing. */
     changeSeq: integer("change_seq").notNull().default(0),
   },
-  (t) => [index("optimization_jobs_tenant_created").on(t.tenant, t.createdAt, t.id)],
+  (t) => [index("optimization_jobs_tenant_created").on(t.tenant, t.createdAt, t.id), index("optimization_jobs_tenant_status").on(t.tenant, t.status)],
 );
 
 /** D1 projection of each task; a task's row appears once it was dispatched or the job ended. */
@@ -99,3 +101,31 @@ export const metricFlushes = sqliteTable("metric_flushes", {
   seq: integer("seq").notNull(),
   token: text("token").notNull(),
 });
+
+/** What each tenant used per UTC day (`YYYY-MM-DD`), charged atomically against its daily quotas. */
+export const tenantUsage = sqliteTable(
+  "tenant_usage",
+  {
+    tenant: text("tenant").notNull(),
+    day: text("day").notNull(),
+    /** Sum of the totals of the jobs submitted that day. */
+    tasks: integer("tasks").notNull().default(0),
+    /** CSV bytes of the dataset uploads that day. */
+    uploadBytes: integer("upload_bytes").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.day] })],
+);
+
+/** Idempotency-Key of a submit -> the job it made, per tenant; an entry older than 24 h is replaced. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tenant: text("tenant").notNull(),
+    key: text("key").notNull(),
+    /** SHA-256 (hex) of the canonical parsed spec: the same key with another body is refused. */
+    bodyHash: text("body_hash").notNull(),
+    jobId: text("job_id").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.key] })],
+);

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { loadConfig } from "../lib/config";
-import { ApiError } from "../lib/errors";
+import { ApiError, QuotaExceeded } from "../lib/errors";
 import { catalogRoutes } from "./api/catalog";
 import { optimizationRoutes } from "./api/optimizations";
 import { DATASET_UPLOAD_BODY_BYTES, datasetRoutes, datasetUploadBodyLimit } from "./api/datasets";
@@ -47,6 +47,11 @@ export function createApp(): Hono<AppEnv> {
       router: appRouter,
       // Calls of a batch run side by side: bound them (the client batches at most as many).
       maxBatchSize: MAX_TRPC_BATCH,
+      // The same Retry-After as REST when a call ran into a quota.
+      responseMeta: ({ errors }) => {
+        const quota = errors.map((e) => e.cause).find((cause) => cause instanceof QuotaExceeded);
+        return quota ? { headers: { "retry-after": String(quota.retryAfterSeconds) } } : {};
+      },
       createContext: (_opts, c): TrpcContext & Record<string, unknown> => ({ jobContext: () => jobContext(c as Parameters<typeof jobContext>[0]) }),
     }),
   );

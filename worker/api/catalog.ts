@@ -18,9 +18,9 @@ export async function getResult(ctx: JobContext, id: string) {
 
 /** REST under /api/v1: the strategies forms and the CLI build on, and stored result summaries. */
 export const catalogRoutes = new Hono<AppEnv>()
-  .get("/strategies", (c) => c.json(listStrategies(jobContext(c))))
+  .get("/strategies", async (c) => c.json(listStrategies(await jobContext(c))))
   .get("/results/:id", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     const { id } = parseInput(ResultByIdInput, { id: c.req.param("id") });
     return c.json(await getResult(ctx, id));
   });

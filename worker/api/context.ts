@@ -11,9 +11,9 @@ export interface AppEnv {
 }
 
 /** The tenant-scoped context every REST route and tRPC procedure runs with. */
-export function jobContext(c: Context<AppEnv>): JobContext {
+export async function jobContext(c: Context<AppEnv>): Promise<JobContext> {
   const config = loadConfig(c.env);
-  const tenant = tenantFromAuthorization(c.req.header("authorization"), config);
+  const tenant = await tenantFromAuthorization(c.req.header("authorization"), config);
   const log = createLogger({ level: config.LOG_LEVEL }).with({ tenant, requestId: c.get("requestId") });
   return { env: c.env, config, tenant, requestId: c.get("requestId"), log };
 }

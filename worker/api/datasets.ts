@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DATASET_MAX_BYTES, DatasetByIdInput, UploadDatasetQuery } from "../../schema/dataset";
 import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
+import { withUploadQuota } from "../quota/uploads";
 import { ApiError } from "../../lib/errors";
 import { parseInput } from "./parse";
 import { jobContext, type AppEnv } from "./context";
@@ -27,7 +28,7 @@ const CSV_TYPES = new Set(["text/csv", "text/plain", "application/csv"]);
 /** REST under /api/v1: upload (raw CSV body), list and get datasets; tRPC `datasets.*` does the same. */
 export const datasetRoutes = new Hono<AppEnv>()
   .post("/datasets", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     const { name } = parseInput(UploadDatasetQuery, c.req.query());
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (!CSV_TYPES.has(type)) {
@@ -35,18 +36,22 @@ export const datasetRoutes = new Hono<AppEnv>()
         { path: "content-type", message: `expected text/csv, got ${type === "" ? "none" : JSON.stringify(type)}` },
       ]);
     }
+    // The daily quota is charged the Content-Length; a body streamed without one could be up to the
+    // upload limit, so that is reserved until the CSV's real size is known (then the rest is refunded).
+    const length = Number(c.req.header("content-length"));
+    const reserve = c.req.header("content-length") !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : DATASET_UPLOAD_BODY_BYTES;
     // c.req.raw, not c.req.text(): the CSV is read as a stream and never held whole.
-    const dataset = await uploadDataset(ctx, name, c.req.raw.body);
+    const dataset = await withUploadQuota(ctx, reserve, () => uploadDataset(ctx, name, c.req.raw.body));
     c.header("Location", `/api/v1/datasets/${dataset.id}`);
     return c.json(dataset, 201);
   })
   .get("/datasets", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     parseInput(z.strictObject({}), c.req.query());
     return c.json(await listDatasets(ctx));
   })
   .get("/datasets/:id", async (c) => {
-    const ctx = jobContext(c);
+    const ctx = await jobContext(c);
     const { id } = parseInput(DatasetByIdInput, { id: c.req.param("id") });
     return c.json(await getDataset(ctx, id));
   });

@@ -9,6 +9,8 @@ import { resolveDataset } from "../datasets/service";
 import { jobStub } from "../job-ref";
 import type { Logger } from "../../lib/log";
 import { checkFeasible, parseSpec } from "./validate-spec";
+import { admitJob, releaseJob, type Admission } from "./admission";
+import { specHash } from "./idempotency";
 
 /** Who is asking: every operation is scoped to one tenant. */
 export interface JobContext {
@@ -21,17 +23,45 @@ export interface JobContext {
 
 const notFound = (id: string) => new ApiError("not_found", `no optimization ${id}`);
 
-/** Validates, then hands the job to its Durable Object; answers once the DO and D1 hold it. */
-export async function submitJob(ctx: JobContext, input: unknown): Promise<Job> {
+/**
+ * Validates, admits the job against the tenant's quotas (and its Idempotency-Key), then hands it to
+ * its Durable Object; answers once the DO and D1 hold it. `replayed`: the key had already made this
+ * job from the same spec, within 24 h, and it is answered again (nothing new is charged or created).
+ */
+export async function submitJob(ctx: JobContext, input: unknown, idempotencyKey?: string): Promise<{ job: Job; replayed: boolean }> {
   const parsed = parseSpec(input);
   // An upload is pinned to its current version (u-<name> -> u-<name>@<version>): the job keeps its data.
   const dataset = await resolveDataset(ctx.env, ctx.tenant, parsed.dataset);
   const spec = dataset ? { ...parsed, dataset: dataset.id } : parsed;
   const total = checkFeasible(spec, ctx.config, dataset !== null);
-  const jobId = crypto.randomUUID();
-  const job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec, total, createdAt: new Date().toISOString(), requestId: ctx.requestId });
-  ctx.log.info("api.job_submitted", { jobId, total: job.summary.total });
-  return job;
+  const now = Date.now();
+  const admission: Admission = {
+    jobId: crypto.randomUUID(),
+    tenant: ctx.tenant,
+    spec,
+    total,
+    createdAt: new Date(now).toISOString(),
+    ...(idempotencyKey === undefined ? {} : { idempotency: { key: idempotencyKey, bodyHash: await specHash(parsed) } }),
+  };
+  const outcome = await admitJob(ctx.env.DB, admission, ctx.config, now);
+  if (outcome.kind === "over-quota") throw outcome.error;
+  if (outcome.kind === "key-conflict") {
+    throw new ApiError("idempotency_conflict", "this Idempotency-Key was used with another spec in the last 24 h", [
+      { path: "Idempotency-Key", message: "already used with another spec" },
+    ]);
+  }
+  // A replay starts the job it found: start() is idempotent, and this covers a first submit that
+  // admitted the job but has not reached its DO yet.
+  const { jobId, ...start } = outcome.kind === "replay" ? outcome.job : admission;
+  let job: Job;
+  try {
+    job = await jobStub(ctx.env, ctx.tenant, jobId).start({ jobId, tenant: ctx.tenant, spec: start.spec, total: start.total, createdAt: start.createdAt, requestId: ctx.requestId });
+  } catch (err) {
+    if (outcome.kind === "admitted") await releaseJob(ctx.env.DB, admission, now);
+    throw err;
+  }
+  ctx.log.info(outcome.kind === "replay" ? "api.job_replayed" : "api.job_submitted", { jobId, total: job.summary.total });
+  return { job, replayed: outcome.kind === "replay" };
 }
 
 export async function getJob(ctx: JobContext, id: string): Promise<Job> {
@@ -71,8 +101,26 @@ export async function listJobs(ctx: JobContext, query: ListJobsQuery): Promise<P
   const db = drizzle(ctx.env.DB);
   const t = optimizationJobs;
   const after = query.cursor ? decodeCursor(query.cursor) : null;
+  // Only what a list item shows: the spec (up to 1 MiB) and Top-N stay in D1.
   const rows = await db
-    .select()
+    .select({
+      id: t.id,
+      name: t.name,
+      status: t.status,
+      strategy: t.strategy,
+      dataset: t.dataset,
+      createdAt: t.createdAt,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+      stopReason: t.stopReason,
+      total: t.total,
+      succeeded: t.succeeded,
+      failed: t.failed,
+      canceled: t.canceled,
+      running: t.running,
+      queued: t.queued,
+      retries: t.retries,
+    })
     .from(t)
     .where(and(eq(t.tenant, ctx.tenant), after ? or(lt(t.createdAt, after[0]), and(eq(t.createdAt, after[0]), lt(t.id, after[1]))) : undefined))
     .orderBy(desc(t.createdAt), desc(t.id))

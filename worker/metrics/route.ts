@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../api/context";
 import { loadConfig } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
+import { sameSecret } from "../../lib/secrets";
+import { bearerToken } from "../api/auth";
 import { ALL_METRICS, TASKS_IN_FLIGHT, type Sample } from "../../lib/metrics/definitions";
 import { renderPrometheus } from "./prometheus";
 
@@ -15,17 +17,12 @@ export async function readSamples(db: D1Database): Promise<Sample[]> {
   return [...(counters!.results as Sample[]), { name: TASKS_IN_FLIGHT.name, labels: "", value: n }];
 }
 
-const sameSecret = (a: string, b: string): boolean => {
-  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
-  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
-};
-
 /** GET /metrics: Prometheus text, exact across isolates and restarts since it is read from D1. */
 export const metricsRoute = new Hono<AppEnv>().get("/", async (c) => {
   const config = loadConfig(c.env);
   if (!config.METRICS_ENABLED) throw new ApiError("unavailable", "metrics are disabled (METRICS_ENABLED=false)");
-  const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? "";
-  if (!config.METRICS_TOKEN || !sameSecret(token, config.METRICS_TOKEN)) throw new ApiError("unauthorized", "a valid metrics token is required");
+  const token = bearerToken(c.req.header("authorization"));
+  if (!config.METRICS_TOKEN || token === null || !(await sameSecret(token, config.METRICS_TOKEN))) throw new ApiError("unauthorized", "a valid metrics token is required");
   const text = renderPrometheus(ALL_METRICS, await readSamples(c.env.DB));
   return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });

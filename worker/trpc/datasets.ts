@@ -1,10 +1,14 @@
 import { DatasetByIdInput, UploadDatasetInput } from "../../schema/dataset";
+import { utf8Length } from "../datasets/csv";
 import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
+import { withUploadQuota } from "../quota/uploads";
 import { router, tenantProcedure } from "./init";
 
 /** The datasets domain: the same operations as REST /api/v1/datasets. */
 export const datasetsRouter = router({
-  upload: tenantProcedure.input(UploadDatasetInput).mutation(({ ctx, input }) => uploadDataset(ctx.job, input.name, input.csv)),
+  upload: tenantProcedure
+    .input(UploadDatasetInput)
+    .mutation(({ ctx, input }) => withUploadQuota(ctx.job, utf8Length(input.csv), () => uploadDataset(ctx.job, input.name, input.csv))),
   list: tenantProcedure.query(({ ctx }) => listDatasets(ctx.job)),
   get: tenantProcedure.input(DatasetByIdInput).query(({ ctx, input }) => getDataset(ctx.job, input.id)),
 });

@@ -6,7 +6,7 @@ import type { JobContext } from "../jobs/service";
 
 /** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */
 export interface TrpcContext {
-  jobContext: () => JobContext;
+  jobContext: () => Promise<JobContext>;
 }
 
 const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
@@ -16,7 +16,9 @@ const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {
   unauthorized: "UNAUTHORIZED",
   not_found: "NOT_FOUND",
   conflict: "CONFLICT",
+  idempotency_conflict: "UNPROCESSABLE_CONTENT",
   payload_too_large: "PAYLOAD_TOO_LARGE",
+  quota_exceeded: "TOO_MANY_REQUESTS",
   internal: "INTERNAL_SERVER_ERROR",
   unavailable: "SERVICE_UNAVAILABLE",
 };
@@ -42,7 +44,7 @@ const t = initTRPC.context<TrpcContext>().create({
 export const tenantProcedure = t.procedure.use(async ({ ctx, next }) => {
   let job: JobContext;
   try {
-    job = ctx.jobContext();
+    job = await ctx.jobContext();
   } catch (err) {
     throw err instanceof ApiError ? asTrpcError(err) : err;
   }
