@@ -88,8 +88,8 @@ export interface WaitOptions<J extends PolledJob> {
   deadline: number;
   /** For the elapsed time in the progress line. */
   started: number;
-  /** Called after each round with every job's latest read (to act on jobs mid-way, e.g. cancel them). */
-  onRound?: (latest: readonly J[]) => Promise<void>;
+  /** Called after each round with every job's latest read, by index (to act on jobs mid-way, e.g. cancel them). */
+  onRound?: (latest: readonly (J | undefined)[]) => Promise<void>;
   intervalMs?: number;
   /** Requests in flight at once. Default 8. */
   concurrency?: number;
@@ -125,7 +125,7 @@ export async function waitForJobs<J extends PolledJob>(options: WaitOptions<J>):
       allEnded = true;
       break;
     }
-    await options.onRound?.(jobs);
+    await options.onRound?.(latest);
     await sleep(Math.max(0, Math.min(intervalMs - (Date.now() - roundStarted), deadline - Date.now())));
   }
   if (process.stdout.isTTY) process.stdout.write("\n");
