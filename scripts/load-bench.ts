@@ -346,6 +346,8 @@ interface Tracked {
   id: string;
   rest: Rest;
   cancelSent?: "accepted" | "too late";
+  /** Still running at --timeout-s, so canceled by the bench: its kind's plan no longer applies. */
+  timeoutCanceled?: boolean;
   /** The first read that showed the job ended. */
   endRead?: Job;
 }
@@ -400,6 +402,7 @@ async function run(url: string): Promise<boolean> {
     timedOut = true;
     const open = tracked.filter((t) => !t.endRead);
     console.log(`Timed out after ${timeoutS} s: canceling the ${open.length} jobs still running.`);
+    for (const t of open) t.timeoutCanceled = true;
     await mapPool(open, 8, (t) => cancel(t, "load-bench timeout").catch(() => undefined));
     const settle = Date.now() + CANCEL_SETTLE_MS;
     while (Date.now() < settle && tracked.some((t) => !t.endRead)) {
@@ -439,7 +442,7 @@ async function run(url: string): Promise<boolean> {
     const ld = lostAndDoubled(s, tally);
     lostRest += ld.lost;
     doubledRest += ld.doubled;
-    if (timedOut && !t.endRead) return job;
+    if (t.timeoutCanceled) return job;
     checkPlan(t, job, taskRows, push, notes);
     return job;
   });
