@@ -75,6 +75,8 @@ export async function benchMain(url: string | undefined, run: (url: string) => P
   }
 }
 
+const PLAIN_PROGRESS_MS = 10_000;
+
 export interface PolledJob {
   status: JobStatus;
   summary: Pick<Summary, "total" | "finished">;
@@ -97,7 +99,7 @@ export interface WaitOptions<J extends PolledJob> {
 
 /**
  * Reads every job until all have ended or the deadline passes (bounded by both: at most one round
- * an interval), printing progress (one updating line on a TTY, a line every 10 rounds otherwise).
+ * an interval), printing progress (one updating line on a TTY, a line every 10 s otherwise).
  * Ended jobs are not read again. Returns each job's last read (undefined if never read) and whether
  * all ended.
  */
@@ -106,7 +108,7 @@ export async function waitForJobs<J extends PolledJob>(options: WaitOptions<J>):
   const intervalMs = options.intervalMs ?? 1000;
   const latest: (J | undefined)[] = new Array(count).fill(undefined);
   const indexes = Array.from({ length: count }, (_, i) => i);
-  let rounds = 0;
+  let printedAt = Date.now();
   let allEnded = false;
   while (Date.now() < deadline) {
     const roundStarted = Date.now();
@@ -120,7 +122,10 @@ export async function waitForJobs<J extends PolledJob>(options: WaitOptions<J>):
     const total = jobs.reduce((n, j) => n + j.summary.total, 0);
     const line = `  ${ended}/${count} jobs ended, ${finished}/${total} tasks finished, ${((Date.now() - started) / 1000).toFixed(0)} s`;
     if (process.stdout.isTTY) process.stdout.write(`\r${line} `);
-    else if (++rounds % 10 === 0) console.log(line);
+    else if (Date.now() - printedAt >= PLAIN_PROGRESS_MS) {
+      printedAt = Date.now();
+      console.log(line);
+    }
     if (ended === count) {
       allEnded = true;
       break;
