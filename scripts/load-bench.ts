@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { Job, Page, Task, type JobSpecInput, type ParamValue, type Summary, type TaskStatus } from "../schema";
-import { benchMain, intFlag, isTerminal, mapPool, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
+import { benchMain, intFlag, isTerminal, loopbackUrl, mapPool, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
 import { runWrangler } from "./local-stack";
 
 const USAGE = `Usage: npm run bench:load -- [--jobs N] [--tasks N] [--timeout-s S] [--concurrency N] [--sleep-ms MS] [--url URL] [--skip-d1]
@@ -25,20 +25,28 @@ const USAGE = `Usage: npm run bench:load -- [--jobs N] [--tasks N] [--timeout-s 
   --skip-d1        do not read the local D1 (for a --url server whose .wrangler state is elsewhere)
   -h, --help       show this help`;
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: "string" },
-    jobs: { type: "string", default: "30" },
-    tasks: { type: "string", default: "2000" },
-    "timeout-s": { type: "string", default: "600" },
-    concurrency: { type: "string", default: "4" },
-    "sleep-ms": { type: "string", default: "0" },
-    "skip-d1": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
-  allowPositionals: false,
-});
+function parseCli() {
+  try {
+    return parseArgs({
+      options: {
+        url: { type: "string" },
+        jobs: { type: "string", default: "30" },
+        tasks: { type: "string", default: "2000" },
+        "timeout-s": { type: "string", default: "600" },
+        concurrency: { type: "string", default: "4" },
+        "sleep-ms": { type: "string", default: "0" },
+        "skip-d1": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const args = parseCli();
 
 const POLL_INTERVAL_MS = 500;
 /** A cancel job is canceled once this share of its tasks finished, or once partly done after CANCEL_AFTER_MS. */
@@ -347,12 +355,26 @@ interface Tracked {
   endRead?: Job;
 }
 
-async function run(url: string): Promise<boolean> {
-  const jobs = intFlag("jobs", args.jobs);
-  const tasks = intFlag("tasks", args.tasks);
-  const timeoutS = intFlag("timeout-s", args["timeout-s"]);
-  const concurrency = intFlag("concurrency", args.concurrency);
-  const sleepMs = intFlag("sleep-ms", args["sleep-ms"], 0);
+interface Options {
+  jobs: number;
+  tasks: number;
+  timeoutS: number;
+  concurrency: number;
+  sleepMs: number;
+}
+
+/** The flags, checked before anything starts. */
+function options(): Options {
+  return {
+    jobs: intFlag("jobs", args.jobs),
+    tasks: intFlag("tasks", args.tasks),
+    timeoutS: intFlag("timeout-s", args["timeout-s"]),
+    concurrency: intFlag("concurrency", args.concurrency),
+    sleepMs: intFlag("sleep-ms", args["sleep-ms"], 0),
+  };
+}
+
+async function run(url: string, { jobs, tasks, timeoutS, concurrency, sleepMs }: Options): Promise<boolean> {
   const rests = TENANT_KEYS.map((key) => new Rest(url, key));
   const plans = planJobs(jobs, tasks, sleepMs, concurrency);
   const [rows, cols] = gridDims(tasks);
@@ -569,5 +591,13 @@ function checkPlan(t: Tracked, job: Job, taskRows: readonly Task[], push: (check
 if (args.help) {
   console.log(USAGE);
 } else {
-  process.exitCode = await benchMain(args.url, run);
+  let opts: Options | undefined;
+  try {
+    opts = options();
+    if (args.url !== undefined) loopbackUrl(args.url);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  }
+  if (opts) process.exitCode = await benchMain(args.url, (url) => run(url, opts));
 }
