@@ -70,10 +70,19 @@ function tail(text: string, lines = 40): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `wrangler d1 migrations apply DB --local`, bounded; throws with its output when it fails. */
-async function applyMigrations(log: (message: string) => void): Promise<void> {
-  log("applying D1 migrations (wrangler d1 migrations apply DB --local)");
-  const child = spawn(WRANGLER, ["d1", "migrations", "apply", "DB", "--local"], {
+export interface WranglerResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one wrangler command to its end (no prompts, the pinned Node 22 first on PATH, its own process
+ * group), bounded by timeoutMs. Resolves with its output when it exits 0; otherwise throws with the
+ * tail of its output.
+ */
+export async function runWrangler(args: readonly string[], timeoutMs: number): Promise<WranglerResult> {
+  const command = `wrangler ${args.join(" ")}`;
+  const child = spawn(WRANGLER, args, {
     cwd: REPO_ROOT,
     env: wranglerEnv(),
     stdio: ["ignore", "pipe", "pipe"],
@@ -81,16 +90,17 @@ async function applyMigrations(log: (message: string) => void): Promise<void> {
   });
   const onExit = () => killGroup(child, "SIGKILL");
   process.once("exit", onExit);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error; timedOut?: boolean }>(
     (resolve) => {
       const timer = setTimeout(() => {
         killGroup(child, "SIGKILL");
         resolve({ code: null, signal: "SIGKILL", timedOut: true });
-      }, MIGRATIONS_TIMEOUT_MS);
+      }, timeoutMs);
       child.once("error", (error) => {
         clearTimeout(timer);
         resolve({ code: null, signal: null, error });
@@ -102,16 +112,24 @@ async function applyMigrations(log: (message: string) => void): Promise<void> {
     },
   );
   process.off("exit", onExit);
+  const output = () => tail(`${stdout}\n${stderr}`);
   if (result.error) {
     throw new Error(`could not run ${WRANGLER} (${result.error.message}); did you run \`npm install\`?`);
   }
   if (result.timedOut) {
-    throw new Error(`wrangler d1 migrations apply DB --local did not finish in ${MIGRATIONS_TIMEOUT_MS / 1000} s:\n${tail(output)}`);
+    throw new Error(`${command} did not finish in ${timeoutMs / 1000} s:\n${output()}`);
   }
   if (result.code !== 0) {
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
-    throw new Error(`wrangler d1 migrations apply DB --local ${how}:\n${tail(output)}`);
+    throw new Error(`${command} ${how}:\n${output()}`);
   }
+  return { stdout, stderr };
+}
+
+/** Runs `wrangler d1 migrations apply DB --local`, bounded; throws with its output when it fails. */
+async function applyMigrations(log: (message: string) => void): Promise<void> {
+  log("applying D1 migrations (wrangler d1 migrations apply DB --local)");
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local"], MIGRATIONS_TIMEOUT_MS);
 }
 
 /** A free TCP port on 127.0.0.1 (listen on 0, read the port, close). */

@@ -5,14 +5,11 @@
  * SLO. Bounded: jobs still running at --timeout-s are canceled and the run fails.
  */
 import { parseArgs } from "node:util";
-import { apiErrorOf, createOptimizerClient } from "../client";
-import type { Job } from "../schema";
-import { startLocalStack, type LocalStack } from "./local-stack";
+import { createOptimizerClient } from "../client";
+import { benchMain, intFlag, METRICS_TOKEN, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
 
 const SLO_MEAN_S = 30;
 const SLO_P95_S = 120;
-const METRICS_TOKEN = "dev-metrics-token-0123456789";
-const TENANT_KEYS = ["demo-key", "demo2-key"];
 
 const { values: args } = parseArgs({
   options: {
@@ -24,11 +21,7 @@ const { values: args } = parseArgs({
     "timeout-s": { type: "string", default: "420" },
   },
 });
-const int = (name: keyof typeof args) => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
-};
+const int = (name: keyof typeof args) => intFlag(name, args[name] as string | undefined);
 
 interface Histogram {
   buckets: [number, number][];
@@ -85,30 +78,23 @@ async function run(url: string): Promise<boolean> {
       }),
     ),
   );
-  const deadline = started + timeoutS * 1000;
-  let ended: Job[] = [];
-  let polls = 0;
-  while (Date.now() < deadline) {
-    const statuses = await Promise.all(submitted.map((j, i) => clients[i % clients.length]!.optimizations.status.query({ id: j.id })));
-    ended = statuses.filter((s) => !["queued", "running"].includes(s.status));
-    const finished = statuses.reduce((n, s) => n + s.summary.finished, 0);
-    const line = `  ${ended.length}/${jobs} jobs ended, ${finished}/${jobs * tasks} tasks finished, ${((Date.now() - started) / 1000).toFixed(0)} s`;
-    if (process.stdout.isTTY) process.stdout.write(`\r${line} `);
-    else if (++polls % 10 === 0) console.log(line);
-    if (ended.length === jobs) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  if (process.stdout.isTTY) process.stdout.write("\n");
+  const client = (i: number) => clients[i % clients.length]!;
+  const { allEnded } = await waitForJobs({
+    count: jobs,
+    fetch: (i) => client(i).optimizations.status.query({ id: submitted[i]!.id }),
+    deadline: started + timeoutS * 1000,
+    started,
+  });
   const elapsedS = (Date.now() - started) / 1000;
-  if (ended.length < jobs) {
+  if (!allEnded) {
     console.log(`Timed out after ${timeoutS} s: canceling the jobs still running.`);
-    await Promise.all(submitted.map((j, i) => clients[i % clients.length]!.optimizations.cancel.mutate({ id: j.id, reason: "slo-bench timeout" }).catch(() => undefined)));
+    await Promise.all(submitted.map((j, i) => client(i).optimizations.cancel.mutate({ id: j.id, reason: "slo-bench timeout" }).catch(() => undefined)));
     return false;
   }
   // The D1 projection (and with it /metrics) trails the jobs by a flush.
   let after = await scrapeQueueWait(url);
   for (let i = 0; i < 20 && after.count - before.count < jobs * tasks; i++) {
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     after = await scrapeQueueWait(url);
   }
   const delta: Histogram = {
@@ -124,18 +110,4 @@ async function run(url: string): Promise<boolean> {
   return ok;
 }
 
-async function main(): Promise<number> {
-  let stack: LocalStack | undefined;
-  try {
-    const url = args.url ?? (stack = await startLocalStack({ log: (m) => console.log(`  · ${m}`) })).url;
-    return (await run(url)) ? 0 : 1;
-  } catch (err) {
-    const api = apiErrorOf(err);
-    console.error(api ? `API error ${api.code}: ${api.message}` : err instanceof Error ? err.message : String(err));
-    return 1;
-  } finally {
-    await stack?.stop();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await benchMain(args.url, run);
