@@ -369,19 +369,26 @@ describe("nothing stuck, nothing silently dropped", () => {
 
   it("arms the alarm for leases before it waits on D1", async () => {
     const h = await harness(grid(2));
+    const [m] = h.sent.splice(0);
+    // A result D1 does not have yet, and a chunk in flight whose lease the next alarm must watch.
+    await h.job.report({ chunkId: m!.chunkId, outcomes: [h.ok(m!.tasks[0]!, { score: 1 })], done: true });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let writing = false;
     h.faults.writeD1 = async (_statements, real) => {
+      writing = true;
       await held;
       return real();
     };
-    h.clock.now += 1_000;
+    h.clock.now += config.D1_FLUSH_MS;
     const alarm = h.alarm();
     await new Promise((r) => setTimeout(r, 100));
     // D1 is still writing, and the next alarm (the dispatched chunk's lease) is already set.
     const at = await h.alarmAt();
+    const wasWriting = writing;
     release();
     await alarm;
+    expect(wasWriting).toBe(true);
     expect(at).not.toBeNull();
     expect(at!).toBeLessThanOrEqual(h.clock.now + config.DISPATCH_LEASE_MS);
   });
