@@ -351,20 +351,26 @@ describe("nothing stuck, nothing silently dropped", () => {
   it("counts a metric batch once when D1 committed it but the object restarted before it knew", async () => {
     const counter = async () =>
       (await env.DB.prepare(`SELECT value FROM metric_counters WHERE name = 'optimizer_tasks_total' AND labels = 'status="succeeded"'`).first<{ value: number }>())?.value ?? 0;
-    const h = await harness(grid(2, { concurrencyLimit: 2 }));
+    const h = await harness(grid(3, { concurrencyLimit: 2 }));
     const before = await counter();
-    for (const m of h.sent.splice(0)) await h.job.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
-    // D1 commits the batch, then the answer is lost and the object restarts.
+    const [c1, c2] = h.sent.splice(0);
+    for (const m of [c1!, c2!]) await h.job.report({ chunkId: m.chunkId, outcomes: [h.ok(m.tasks[0]!, { score: 1 })], done: true });
+    // D1 commits the batch, then the object dies before it saves anything more: the step that would
+    // record the answer throws, and the object comes back from what SQLite holds.
     h.faults.writeD1 = async (_statements, real) => {
       await real();
+      h.faults.failSteps = 1;
       throw new Error("connection reset");
     };
-    await h.alarm();
+    await expect(h.alarm()).rejects.toThrow("storage unavailable");
     h.faults.writeD1 = undefined;
     await h.restart();
+    // A newer increment arrives before the next write: it must not ride in a batch D1 already applied.
+    const [c3] = h.sent.splice(0);
+    await h.job.report({ chunkId: c3!.chunkId, outcomes: [h.ok(c3!.tasks[0]!, { score: 1 })], done: true });
     h.clock.now += 120_000;
     for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += 120_000;
-    expect((await counter()) - before).toBe(2);
+    expect((await counter()) - before).toBe(3);
   });
 
   it("arms the alarm for leases before it waits on D1", async () => {
