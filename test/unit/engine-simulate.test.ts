@@ -137,6 +137,40 @@ describe("simulate, execution at the close", () => {
   });
 });
 
+describe("simulate, a wiped-out account", () => {
+  // Short from bar 0: r_1 = 0, r_2 = 10%, r_3 = -(200/90 - 1) = -122% wipes it out; then the price
+  // falls for good, which a short would gain on: those bars must not count.
+  const bars = barsOf([100, 100, 90, 200, 150, 120, 100, 80, 70, 60, 50]);
+  const wanted = Array.from({ length: 10 }, () => -1);
+
+  it("counts no bar after the wipe-out in any metric, with details on or off", () => {
+    const on = run(ctxOf(bars), 0, wanted);
+    const off = run(ctxOf(bars, {}, false), 0, wanted);
+    const r = [0, 0.1, -1];
+    const mean = -0.9 / 3;
+    const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / 2);
+    for (const { metrics } of [on, off]) {
+      expect(metrics.sharpe).toBeCloseTo((mean / sd) * Math.sqrt(252), 12);
+      expect(metrics.sharpe).toBeLessThan(0);
+      expect(metrics.sortino).toBeCloseTo((mean / Math.sqrt(1 / 3)) * Math.sqrt(252), 12);
+      expect(metrics.volatility).toBeCloseTo(sd * Math.sqrt(252), 12);
+      expect(metrics).toMatchObject({ totalReturn: -1, cagr: -1, maxDrawdown: -1, calmar: -1, trades: 1, winRate: 0, profitFactor: 0, exposure: 1 });
+    }
+    expect(off.metrics).toEqual(on.metrics);
+  });
+
+  it("ends the equity curve at 0 on the wipe-out bar and liquidates the short there", () => {
+    const result = run(ctxOf(bars), 0, wanted);
+    expect(result.equity).toEqual([
+      [T0, 1],
+      [T0 + DAY, 1],
+      [T0 + 2 * DAY, expect.closeTo(1.1, 14)],
+      [T0 + 3 * DAY, 0],
+    ]);
+    expect(result.trades).toEqual([{ side: -1, entryTime: T0, entryPrice: 100, exitTime: T0 + 3 * DAY, exitPrice: 200, return: -1 }]);
+  });
+});
+
 describe("simulate, execution at the next open", () => {
   // t:      0    1    2    3    4    5
   // open:  100  102  105  118  125  110

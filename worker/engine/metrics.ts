@@ -5,7 +5,10 @@ export const BARS_PER_YEAR = 252;
 /** profitFactor when closed trades made money and lost none (Infinity is not JSON). */
 export const PROFIT_FACTOR_NO_LOSS = 999;
 
-/** Over counted bar returns r_1..r_n (n >= 1), 252 bars a year. */
+/**
+ * Over counted bar returns r_1..r_n (n >= 1), 252 bars a year. A bar that takes equity to 0 or
+ * below wipes the account out: it is the last counted bar, and its return counts as -1.
+ */
 export type PerformanceMetrics = {
   /** prod(1 + r_t) - 1 */
   totalReturn: number;
@@ -118,11 +121,15 @@ export function metricsOf(totals: MetricsTotals): PerformanceMetrics {
  * bars it is held and, on the bar that ends it, the part of that bar's return that belongs to it
  * (`closing` in push: exit costs and, with next-open fills, the move from the previous close to the
  * exit fill). A bar that ends a trade by going flat belongs to it entirely.
+ *
+ * Wipe-out: the push that takes equity to 0 or below is the last one counted (later pushes are
+ * ignored), its return counts as -1, and a trade still open after it closes with return -1.
  */
 export class MetricsAccumulator {
   private readonly totals: MetricsTotals;
   private position = 0;
   private tradeGrowth = 1;
+  private wipedOut = false;
 
   /** `shift`: the variance shift (see MetricsTotals); by default the first pushed return. */
   constructor(private readonly shift = NaN) {
@@ -153,17 +160,24 @@ export class MetricsAccumulator {
    */
   push(r: number, position: number, closing = position === 0 ? r : 0): void {
     const s = this.totals;
+    // A wiped-out account trades no more: no later bar counts.
+    if (this.wipedOut) return;
     if (s.n === 0) s.shift = Number.isNaN(this.shift) ? r : this.shift;
     s.n++;
+    s.equity *= 1 + r;
+    // A loss of 100% or more (a short through a doubling, costs on a crash) wipes the account out
+    // for good: it loses what it had, no more.
+    if (s.equity <= 0) {
+      s.equity = 0;
+      r = -1;
+      this.wipedOut = true;
+    }
     const d = r - s.shift;
     s.sum += d;
     s.sumSq += d * d;
     const neg = r < 0 ? r : 0;
     s.downsideSq += neg * neg;
 
-    s.equity *= 1 + r;
-    // A loss past 100% (a short through a doubling, costs on a crash) wipes the account out for good.
-    if (s.equity < 0) s.equity = 0;
     if (s.equity > s.peak) {
       const dd = s.trough / s.peak - 1;
       if (dd < s.maxDrawdown) s.maxDrawdown = dd;
@@ -188,6 +202,8 @@ export class MetricsAccumulator {
     if (position !== 0) {
       s.exposed++;
       this.tradeGrowth *= 1 + held;
+      // The trade held through the wipe-out is liquidated: it lost everything.
+      if (this.wipedOut) this.closeTrade(-1);
     }
   }
 
