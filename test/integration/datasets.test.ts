@@ -190,6 +190,8 @@ describe("dataset upload errors: 400 naming the line, nothing stored", () => {
     ["a negative price", 15, "2015-01-16,1,2,-0.5,1.5,10", /low must be positive/],
     ["a missing field", 15, "2015-01-16,1,2,0.5,1.5", /5 fields, expected 6/],
     ["a duplicate date", 15, "2015-01-15,1,2,0.5,1.5,10", /duplicate date "2015-01-15" \(also line 16\)/],
+    ["a low above the open", 15, "2015-01-16,1,2,1.2,1.5,10", /low 1.2 is above min\(open, close\) = 1/],
+    ["a high below the close", 15, "2015-01-16,1,1.4,0.5,1.5,10", /high 1.4 is below max\(open, close\) = 1.5/],
   ])("%s", async (_, index, row, message) => {
     const csv = csvOf(rows).split("\n");
     csv[index + 1] = row;

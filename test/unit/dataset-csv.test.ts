@@ -67,6 +67,10 @@ describe("upload CSV: rejects each broken rule, naming the line", () => {
     ["a negative volume", withRow(15, "2020-01-16,1,2,0.5,1.5,-3"), "line 17", /volume must be zero or more, got -3/],
     ["a repeated date", withRow(15, `${dateOf(14)},1,2,0.5,1.5,10`), "line 17", /duplicate date "2020-01-15" \(also line 16\)/],
     ["malformed quotes", withRow(15, '2020-01-16,"1,2,0.5,1.5,10'), "line 17", /malformed quotes/],
+    ["a low above the open", withRow(15, "2020-01-16,1,2,1.2,1.5,10"), "line 17", /low 1.2 is above min\(open, close\) = 1/],
+    ["a low above the close", withRow(15, "2020-01-16,1.5,2,1.2,1,10"), "line 17", /low 1.2 is above min\(open, close\) = 1/],
+    ["a high below the close", withRow(15, "2020-01-16,1,1.4,0.5,1.5,10"), "line 17", /high 1.4 is below max\(open, close\) = 1.5/],
+    ["a high below the open", withRow(15, "2020-01-16,1.5,1.4,0.5,1,10"), "line 17", /high 1.4 is below max\(open, close\) = 1.5/],
   ])("%s", (_, csv, path, message) => {
     const issues = issuesOf(csv);
     expect(issues[0]).toMatchObject({ path });

@@ -23,3 +23,13 @@ export const formatBarTime = (time: number, dateOnly: boolean): string => {
 };
 
 export const isUtcMidnight = (time: number): boolean => time % DAY_MS === 0;
+
+/**
+ * Why a bar's high and low do not bracket its open and close, or null when they do. Such a bar is
+ * no trade's: fills at the open or close would lie outside the bar.
+ */
+export function ohlcRangeProblem(open: number, high: number, low: number, close: number): string | null {
+  if (low > Math.min(open, close)) return `low ${low} is above min(open, close) = ${Math.min(open, close)}`;
+  if (high < Math.max(open, close)) return `high ${high} is below max(open, close) = ${Math.max(open, close)}`;
+  return null;
+}

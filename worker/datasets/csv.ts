@@ -2,7 +2,7 @@ import Papa from "papaparse";
 import type { ApiErrorIssue } from "../../schema";
 import { DATASET_MAX_BARS, DATASET_MAX_BYTES, DATASET_MIN_BARS, type DatasetColumn } from "../../schema/dataset";
 import { ApiError } from "../../lib/errors";
-import { formatBarTime, isUtcMidnight } from "./bars";
+import { formatBarTime, isUtcMidnight, ohlcRangeProblem } from "./bars";
 import type { EncodableBars } from "./codec";
 
 /** Stop reading after this many problems: the caller has enough to fix. */
@@ -126,7 +126,8 @@ const tooLarge = (max: number) => new ApiError("payload_too_large", `the CSV is 
  * - a header `date,open,high,low,close[,volume]` or `date,close[,volume]`, names case-insensitive,
  *   in any order (`adj close` is accepted and ignored);
  * - every row has the header's number of fields; dates parse (see parseBarTime); prices are finite
- *   and positive; volume is finite and >= 0; blank lines are skipped;
+ *   and positive; low <= min(open, close) and high >= max(open, close); volume is finite and >= 0;
+ *   blank lines are skipped;
  * - no date appears twice; rows out of order are sorted;
  * - DATASET_MIN_BARS..DATASET_MAX_BARS bars, at most DATASET_MAX_BYTES bytes.
  * Problems are collected up to MAX_CSV_ISSUES and thrown as one 400 `validation_failed`.
@@ -313,6 +314,10 @@ export class CsvBarsReader {
       else if (volume < 0) this.issue(`line ${line}`, `volume must be zero or more, got ${cell}`);
     }
     if (Number.isNaN(close) || ohlc?.some(Number.isNaN) || !Number.isFinite(volume) || volume < 0) return;
+    if (ohlc) {
+      const range = ohlcRangeProblem(ohlc[0]!, ohlc[1]!, ohlc[2]!, close);
+      if (range) return this.issue(`line ${line}`, range);
+    }
 
     this.n++;
     if (this.n > this.maxBars) this.fatal(`line ${line}`, `more than ${this.maxBars} bars`);

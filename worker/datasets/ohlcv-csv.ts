@@ -1,5 +1,6 @@
 import { UpstreamError } from "../../lib/errors";
 import type { Bars } from "../engine/types";
+import { ohlcRangeProblem } from "./bars";
 
 const REQUIRED = ["date", "open", "high", "low", "close"] as const;
 const KNOWN = new Set<string>([...REQUIRED, "adjclose", "volume"]);
@@ -66,6 +67,8 @@ export function parseOhlcvCsv(text: string): Bars {
     // Returns divide by the previous close.
     if (close <= 0) throw new UpstreamError(`csv line ${lineNo}: close must be positive`);
     bars.close[i] = close;
+    const range = ohlcRangeProblem(bars.open[i]!, bars.high[i]!, bars.low[i]!, close);
+    if (range) throw new UpstreamError(`csv line ${lineNo}: ${range}`);
     if (iVolume >= 0) bars.volume[i] = num(iVolume, "volume");
   }
   return bars;
