@@ -19,7 +19,7 @@ describe("parseOhlcvCsv", () => {
   });
 
   it("keeps close, not adjclose, and reads volume", () => {
-    const bars = parseOhlcvCsv("date,open,high,low,close,adjclose,volume\n2020-01-02,1,2,0.5,1.5,1.2,300\n");
+    const bars = parseOhlcvCsv("date,open,high,low,close,adjclose,volume\n2020-01-02,1,2,0.5,1.5,1.2,300\n2020-01-03,1,2,0.5,1.5,1.2,300\n");
     expect(bars.close[0]).toBe(1.5);
     expect(bars.volume[0]).toBe(300);
   });

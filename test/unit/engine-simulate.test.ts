@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestOptions, ParamSet, TradeRecord } from "../../schema";
 import { InternalError, ParamInvalid } from "../../lib/errors";
-import { sp500Bars } from "../fixtures";
+import { sp500Bars, TRADING_DAYS } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS, type PerformanceMetrics } from "../../worker/engine/metrics";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { EQUITY_POINTS, pickEvenly, signalBuffer, simulate, zeroSeries, type Signal } from "../../worker/engine/simulate";
@@ -21,6 +21,7 @@ function barsOf(close: number[], open: number[] = close): Bars {
     low: c,
     close: c,
     volume: new Float64Array(close.length),
+    annualisation: TRADING_DAYS,
   };
 }
 
@@ -134,6 +135,20 @@ describe("simulate, execution at the close", () => {
     expect(result.metrics.totalReturn).toBe(0);
     expect(result.trades).toEqual([]);
     expect(result.equity!.map(([, e]) => e)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe("simulate, annualisation", () => {
+  it("annualises with the bars' spacing: weekly bars use 52 a year", () => {
+    const close = [100, 101, 99, 103, 104, 102, 106, 105];
+    const daily = run(ctxOf(barsOf(close)), 0, [1, 1, 1, 1, 1, 1, 1]).metrics as PerformanceMetrics;
+    const weekly = run(ctxOf({ ...barsOf(close), annualisation: { spacing: "weekly", barsPerYear: 52 } }), 0, [1, 1, 1, 1, 1, 1, 1]).metrics;
+    const scale = Math.sqrt(52 / 252);
+    expect(weekly.sharpe).toBeCloseTo(daily.sharpe * scale, 12);
+    expect(weekly.sortino).toBeCloseTo(daily.sortino * scale, 12);
+    expect(weekly.volatility).toBeCloseTo(daily.volatility * scale, 12);
+    expect(weekly.cagr).toBeCloseTo((1 + daily.totalReturn) ** (52 / 7) - 1, 12);
+    expect(weekly.totalReturn).toBe(daily.totalReturn);
   });
 });
 

@@ -75,6 +75,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
         dataset: chunk.dataset,
         params: task.params,
         metrics: result.metrics,
+        annualisation: bars?.annualisation ?? null,
         equity: result.equity ?? [],
         ...storedTrades(result.trades ?? []),
         execMs,

@@ -1,3 +1,4 @@
+import type { Annualisation } from "../../schema/dataset";
 import type { Bars } from "../engine/types";
 
 const DAY_MS = 86_400_000;
@@ -6,7 +7,7 @@ const DAY_MS = 86_400_000;
  * Close-only bars: open, high and low are the close array itself (no copy), volume is zeros.
  * Like every Bars, read-only.
  */
-export const barsFromCloses = (time: Float64Array, close: Float64Array): Bars => ({
+export const barsFromCloses = (time: Float64Array, close: Float64Array, annualisation: Annualisation): Bars => ({
   length: time.length,
   time,
   open: close,
@@ -14,6 +15,7 @@ export const barsFromCloses = (time: Float64Array, close: Float64Array): Bars =>
   low: close,
   close,
   volume: new Float64Array(time.length),
+  annualisation,
 });
 
 /** `YYYY-MM-DD` for a UTC midnight when `dateOnly`, else the full ISO timestamp. */

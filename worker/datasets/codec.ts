@@ -1,5 +1,6 @@
 import type { Bars } from "../engine/types";
-import { UpstreamError } from "../../lib/errors";
+import { ParamInvalid, UpstreamError } from "../../lib/errors";
+import { annualisationOf } from "./spacing";
 
 /**
  * The stored form of an uploaded dataset: its columns as little-endian Float64 arrays behind a
@@ -62,7 +63,10 @@ export function encodeBars(bars: EncodableBars): { size: number; parts: Uint8Arr
   return { size: encodedSize(bars.length, flags), parts };
 }
 
-/** Views on a stored object. Anything malformed is an UpstreamError: the store is broken, not the job. */
+/**
+ * Views on a stored object, with its spacing detected. Anything malformed is an UpstreamError: the
+ * store is broken, not the job; a spacing no strategy runs on (intraday) is ParamInvalid.
+ */
 export function decodeBars(buffer: ArrayBuffer): Bars {
   if (!LITTLE_ENDIAN) throw new Error("the bars format is little-endian");
   if (buffer.byteLength < HEADER_BYTES) throw new UpstreamError(`stored bars: ${buffer.byteLength} bytes, shorter than the header`);
@@ -85,5 +89,7 @@ export function decodeBars(buffer: ArrayBuffer): Bars {
   const close = next();
   const [open, high, low] = flags & FLAG_OHLC ? [next(), next(), next()] : [close, close, close];
   const volume = flags & FLAG_VOLUME ? next() : new Float64Array(n);
-  return { length: n, time, open, high, low, close, volume };
+  // Uploads are checked for this; an older object may not have been: the data decides, no retry helps.
+  const annualisation = annualisationOf(time, (problem) => new ParamInvalid(`this dataset cannot be backtested: ${problem}`));
+  return { length: n, time, open, high, low, close, volume, annualisation };
 }

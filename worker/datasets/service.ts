@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { Dataset, DatasetColumn, DatasetList } from "../../schema/dataset";
+import { Annualisation, type Dataset, type DatasetColumn, type DatasetList } from "../../schema/dataset";
 import { datasets } from "../../schema/tables";
 import type { Bars } from "../engine/types";
 import { ApiError, ParamInvalid, UpstreamError } from "../../lib/errors";
@@ -45,6 +45,8 @@ const toDataset = (row: Row, latest: boolean): Dataset => ({
   columns: row.columns.split(",") as DatasetColumn[],
   bytes: row.bytes,
   description: null,
+  // In R2 with the bars: getDataset reads it for one dataset, listings do without.
+  annualisation: null,
   createdAt: row.createdAt,
 });
 
@@ -91,10 +93,21 @@ export async function listDatasets(ctx: DatasetContext): Promise<DatasetList> {
   return { items: [...builtinDatasets(), ...uploads] };
 }
 
+/** One dataset; an upload's spacing comes from its R2 object's metadata (null for objects stored before it was recorded). */
 export async function getDataset(ctx: DatasetContext, id: string): Promise<Dataset> {
   const dataset = await resolveDataset(ctx.env, ctx.tenant, id);
   if (!dataset) throw new ApiError("not_found", `no dataset ${id}`);
-  return dataset;
+  if (dataset.kind !== "upload") return dataset;
+  let head: R2Object | null;
+  try {
+    head = await ctx.env.RESULTS.head(datasetObjectKey(ctx.tenant, dataset.name, dataset.version!));
+  } catch (err) {
+    ctx.log.error("api.dataset_head_failed", { id: dataset.id, message: err instanceof Error ? err.message : String(err) });
+    throw new ApiError("internal", `reading dataset ${dataset.id} failed`);
+  }
+  const meta = head?.customMetadata ?? {};
+  const annualisation = Annualisation.safeParse({ spacing: meta.spacing, barsPerYear: Number(meta.barsPerYear) });
+  return { ...dataset, annualisation: annualisation.success ? annualisation.data : null };
 }
 
 /**
@@ -122,7 +135,8 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
   const db = drizzle(ctx.env.DB);
   const row = and(eq(t.tenant, ctx.tenant), eq(t.id, id));
   try {
-    await putBarsObject(ctx.env.RESULTS, key, parsed.data, { tenant: ctx.tenant, id, bars: String(parsed.bars) });
+    const { spacing, barsPerYear } = parsed.annualisation;
+    await putBarsObject(ctx.env.RESULTS, key, parsed.data, { tenant: ctx.tenant, id, bars: String(parsed.bars), spacing, barsPerYear: String(barsPerYear) });
     await db.update(t).set({ status: READY }).where(row);
   } catch (err) {
     ctx.log.error("api.dataset_store_failed", { id, message: err instanceof Error ? err.message : String(err) });
@@ -143,6 +157,7 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
     columns: parsed.columns,
     bytes: parsed.bytes,
     description: null,
+    annualisation: parsed.annualisation,
     createdAt,
   };
 }

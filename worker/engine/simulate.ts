@@ -132,7 +132,7 @@ export function simulate(ctx: RunContext, signal: Signal, equityPoints = EQUITY_
     nextOpen,
   };
   const totals = countedTotals(run);
-  const metrics = metricsOf(totals);
+  const metrics = metricsOf(totals, ctx.bars.annualisation.barsPerYear);
   if (ctx.detail === false) return { metrics };
   return { metrics, ...details(run, ctx.bars, equityPoints, totals.n) };
 }
