@@ -77,7 +77,10 @@ export type DatasetList = z.infer<typeof DatasetList>;
 export const UploadDatasetQuery = z.strictObject({ name: DatasetName });
 export type UploadDatasetQuery = z.infer<typeof UploadDatasetQuery>;
 
-/** tRPC `datasets.upload`. The CSV is checked by the same validator as REST (400 naming the line). */
+/**
+ * tRPC `datasets.upload`. The CSV is checked by the same validator as REST (400 naming the line);
+ * the request is held to the 1 MiB body limit (413 past it): larger files go through REST.
+ */
 export const UploadDatasetInput = z.strictObject({ name: DatasetName, csv: z.string() });
 export type UploadDatasetInput = z.infer<typeof UploadDatasetInput>;
 

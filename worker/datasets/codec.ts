@@ -64,18 +64,31 @@ export function encodeBars(bars: EncodableBars): { size: number; parts: Uint8Arr
 }
 
 /**
- * Views on a stored object, with its spacing detected. Anything malformed is an UpstreamError: the
- * store is broken, not the job; a spacing no strategy runs on (intraday) is ParamInvalid.
+ * Bytes that decodeBars of the object whose first HEADER_BYTES are `header` holds: the object
+ * itself, plus a zero volume column when it has none. Lets a load count its memory before reading.
  */
-export function decodeBars(buffer: ArrayBuffer): Bars {
-  if (!LITTLE_ENDIAN) throw new Error("the bars format is little-endian");
+export function decodedBytes(header: ArrayBuffer): number {
+  const { flags, n } = readHeader(header);
+  return encodedSize(n, flags) + (flags & FLAG_VOLUME ? 0 : n * 8);
+}
+
+function readHeader(buffer: ArrayBuffer): { flags: number; n: number } {
   if (buffer.byteLength < HEADER_BYTES) throw new UpstreamError(`stored bars: ${buffer.byteLength} bytes, shorter than the header`);
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
   if (magic !== BARS_FORMAT) throw new UpstreamError(`stored bars: unknown format "${magic}"`);
   const flags = view.getUint32(4, true);
-  const n = view.getUint32(8, true);
   if ((flags & ~(FLAG_OHLC | FLAG_VOLUME)) !== 0) throw new UpstreamError(`stored bars: unknown flags ${flags}`);
+  return { flags, n: view.getUint32(8, true) };
+}
+
+/**
+ * Views on a stored object, with its spacing detected. Anything malformed is an UpstreamError: the
+ * store is broken, not the job; a spacing no strategy runs on (intraday) is ParamInvalid.
+ */
+export function decodeBars(buffer: ArrayBuffer): Bars {
+  if (!LITTLE_ENDIAN) throw new Error("the bars format is little-endian");
+  const { flags, n } = readHeader(buffer);
   if (buffer.byteLength !== encodedSize(n, flags)) {
     throw new UpstreamError(`stored bars: ${buffer.byteLength} bytes, expected ${encodedSize(n, flags)} for ${n} bars`);
   }

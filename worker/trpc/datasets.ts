@@ -2,7 +2,10 @@ import { DatasetByIdInput, UploadDatasetInput } from "../../schema/dataset";
 import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
 import { router, tenantProcedure } from "./init";
 
-/** The datasets domain: the same operations as REST /api/v1/datasets. */
+/**
+ * The datasets domain: the same operations as REST /api/v1/datasets. An upload's request is held
+ * to the global 1 MiB body limit (tRPC parses its JSON whole); REST streams files up to 50 MiB.
+ */
 export const datasetsRouter = router({
   upload: tenantProcedure.input(UploadDatasetInput).mutation(({ ctx, input }) => uploadDataset(ctx.job, input.name, input.csv)),
   list: tenantProcedure.query(({ ctx }) => listDatasets(ctx.job)),
