@@ -40,6 +40,8 @@ const slice = (bars: Bars, length: number): Bars => ({
   low: bars.low.subarray(0, length),
   close: bars.close.subarray(0, length),
   volume: bars.volume.subarray(0, length),
+  // The first years of daily S&P 500 data: trading days, like the whole (252 a year, as bench/plain.ts annualises).
+  annualisation: bars.annualisation,
 });
 
 /**

@@ -37,15 +37,16 @@ export function plainSmaCrossover(ret: Float64Array, fastSma: Float64Array, slow
   let wins = 0;
   let profit = 0;
   let loss = 0;
-  for (let t = slow; t < n; t++) {
+  let t = slow;
+  for (; t < n; t++) {
     const p = fastSma[t - 1]! > slowSma[t - 1]! ? 1 : 0;
     const r = p * ret[t]!;
+    equity *= 1 + r;
+    if (equity <= 0) break;
     sum += r;
     sumSq += r * r;
     const neg = r < 0 ? r : 0;
     downSq += neg * neg;
-    equity *= 1 + r;
-    if (equity < 0) equity = 0;
     if (equity > peak) {
       const dd = trough / peak - 1;
       if (dd < maxDrawdown) maxDrawdown = dd;
@@ -71,9 +72,23 @@ export function plainSmaCrossover(ret: Float64Array, fastSma: Float64Array, slow
       growth *= 1 + r;
     }
   }
+  let count = n - slow;
+  if (t < n) {
+    // Wiped out on bar t: it loses what was left, the long (only a long can lose) is liquidated,
+    // and no later bar counts.
+    equity = 0;
+    sum -= 1;
+    sumSq += 1;
+    downSq += 1;
+    trough = 0;
+    exposed++;
+    if (prev === 0) trades++;
+    closed++;
+    loss += 1;
+    count = t - slow + 1;
+  }
   const dd = trough / peak - 1;
   if (dd < maxDrawdown) maxDrawdown = dd;
-  const count = n - slow;
   const mean = sum / count;
   const m2 = sumSq - sum * mean;
   const sd = count < 2 || !(m2 > 0) ? 0 : Math.sqrt(m2 / (count - 1));

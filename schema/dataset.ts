@@ -29,6 +29,21 @@ export type DatasetKind = z.infer<typeof DatasetKind>;
 export const DatasetColumn = z.enum(["open", "high", "low", "close", "volume"]);
 export type DatasetColumn = z.infer<typeof DatasetColumn>;
 
+/**
+ * How far apart a dataset's bars are, detected from its dates (the median gap between bars):
+ * `daily-trading` (trading days only, e.g. stocks and FX), `daily-calendar` (bars on weekends
+ * too, e.g. crypto), `weekly`, `monthly`. Intraday data is refused.
+ */
+export const BarSpacing = z.enum(["daily-trading", "daily-calendar", "weekly", "monthly"]);
+export type BarSpacing = z.infer<typeof BarSpacing>;
+
+/** Bars a year of each spacing: what annualises volatility, Sharpe, Sortino and CAGR. */
+export const BARS_PER_YEAR: Readonly<Record<BarSpacing, number>> = { "daily-trading": 252, "daily-calendar": 365, weekly: 52, monthly: 12 };
+
+/** A dataset's spacing and the bars a year its metrics are annualised with. */
+export const Annualisation = z.object({ spacing: BarSpacing, barsPerYear: z.number().int().positive() });
+export type Annualisation = z.infer<typeof Annualisation>;
+
 export const Dataset = z.object({
   /** What a job's `dataset` takes. For an upload, pinned to its version: `u-<name>@<version>`. */
   id: z.string(),
@@ -46,6 +61,11 @@ export const Dataset = z.object({
   /** Size of the uploaded CSV; null for built-ins. */
   bytes: z.number().int().nullable(),
   description: z.string().nullable(),
+  /**
+   * Built-ins, an upload's answer and `GET /datasets/:id`: the detected spacing. Uploads in a
+   * listing: null (it is stored with the bars in R2, one read per dataset).
+   */
+  annualisation: Annualisation.nullable(),
   createdAt: z.string().nullable(),
 });
 export type Dataset = z.infer<typeof Dataset>;
@@ -57,7 +77,10 @@ export type DatasetList = z.infer<typeof DatasetList>;
 export const UploadDatasetQuery = z.strictObject({ name: DatasetName });
 export type UploadDatasetQuery = z.infer<typeof UploadDatasetQuery>;
 
-/** tRPC `datasets.upload`. The CSV is checked by the same validator as REST (400 naming the line). */
+/**
+ * tRPC `datasets.upload`. The CSV is checked by the same validator as REST (400 naming the line);
+ * the request is held to the 1 MiB body limit (413 past it): larger files go through REST.
+ */
 export const UploadDatasetInput = z.strictObject({ name: DatasetName, csv: z.string() });
 export type UploadDatasetInput = z.infer<typeof UploadDatasetInput>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Annualisation } from "./dataset";
 import { ParamValue } from "./job";
 
 /** A round trip (or one still open at the last bar: exit fields null). Times are epoch ms. */
@@ -30,6 +31,8 @@ export const ResultSummary = z.object({
   dataset: z.string(),
   params: z.record(z.string(), ParamValue),
   metrics: z.record(z.string(), z.number()),
+  /** What the metrics were annualised with (the dataset's spacing); null for a strategy that reads no bars. */
+  annualisation: Annualisation.nullable(),
   equity: z.array(EquityPoint),
   /** The first and last trades when there are more than MAX_STORED_TRADES; `metrics.trades` counts all. */
   trades: z.array(TradeRecord),

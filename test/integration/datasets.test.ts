@@ -3,8 +3,8 @@ import { TRPCClientError } from "@trpc/client";
 import { describe, expect, it } from "vitest";
 import { apiErrorOf, createOptimizerClient } from "../../client";
 import type { ApiErrorBody, Dataset, DatasetList } from "../../schema";
-import { datasetObjectKey } from "../../worker/datasets/store";
-import { datasetCacheKey, loadDatasetBars, resolveDataset, uploadDataset } from "../../worker/datasets/service";
+import { barsObjectLoader, datasetObjectKey } from "../../worker/datasets/store";
+import { acquireDatasetBars, datasetCacheKey, resolveDataset, uploadDataset, type DatasetEnv } from "../../worker/datasets/service";
 import type { Bars } from "../../worker/engine/types";
 import { ApiError, ParamInvalid, UpstreamError } from "../../lib/errors";
 import { createLogger } from "../../lib/log";
@@ -42,6 +42,17 @@ async function upload(name: string, csv: string, { key = KEY_A, contentType = "t
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as unknown };
 }
+
+/** The consumer's bars for an id, leased and released at once. */
+const loadDatasetBars = async (e: DatasetEnv, tenant: string, id: string): Promise<Bars> => {
+  const lease = await acquireDatasetBars(e, tenant, id);
+  lease.release();
+  return lease.value;
+};
+
+/** Bytes the columns of `bars` hold (close-only columns share one array). */
+const heldBytes = (bars: Bars): number =>
+  [...new Set([bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].map((a) => a.buffer))].reduce((sum, b) => sum + b.byteLength, 0);
 
 const expectBarsEqual = (bars: Bars, rows: Row[]) => {
   expect(bars.length).toBe(rows.length);
@@ -86,13 +97,16 @@ describe("dataset upload (REST)", () => {
       columns: ["open", "high", "low", "close", "volume"],
       bytes: csv.length,
       description: null,
+      // Bars on every calendar day: crypto-like daily data, 365 a year.
+      annualisation: { spacing: "daily-calendar", barsPerYear: 365 },
       createdAt: expect.any(String) as unknown as string,
     };
     expect(res.body).toEqual(expected);
 
     const items = await list();
     expect(items.filter((d) => d.kind === "builtin").map((d) => d.id)).toEqual(expect.arrayContaining(["sp500", "eurusd", "usdjpy", "gbpusd"]));
-    expect(items.find((d) => d.id === "u-prices@1")).toEqual(res.body);
+    // A listing leaves an upload's spacing out (it is read from R2 per dataset); GET names it.
+    expect(items.find((d) => d.id === "u-prices@1")).toEqual({ ...expected, annualisation: null });
     expect(items.find((d) => d.id === "eurusd")).toMatchObject({ kind: "builtin", bars: 6499, firstDate: "1999-01-04", lastDate: "2024-11-29", columns: ["close"] });
 
     for (const id of ["u-prices@1", "u-prices"]) {
@@ -190,6 +204,8 @@ describe("dataset upload errors: 400 naming the line, nothing stored", () => {
     ["a negative price", 15, "2015-01-16,1,2,-0.5,1.5,10", /low must be positive/],
     ["a missing field", 15, "2015-01-16,1,2,0.5,1.5", /5 fields, expected 6/],
     ["a duplicate date", 15, "2015-01-15,1,2,0.5,1.5,10", /duplicate date "2015-01-15" \(also line 16\)/],
+    ["a low above the open", 15, "2015-01-16,1,2,1.2,1.5,10", /low 1.2 is above min\(open, close\) = 1/],
+    ["a high below the close", 15, "2015-01-16,1,1.4,0.5,1.5,10", /high 1.4 is below max\(open, close\) = 1.5/],
   ])("%s", async (_, index, row, message) => {
     const csv = csvOf(rows).split("\n");
     csv[index + 1] = row;
@@ -291,7 +307,30 @@ describe("tenant isolation", () => {
   });
 });
 
-describe("loadDatasetBars (the consumer's loader)", () => {
+describe("acquireDatasetBars (the consumer's loader)", () => {
+  it("counts an upload's memory from its header before reading it, exactly", async () => {
+    const rows = rowsOf(70, 5);
+    expect((await upload("sized", csvOf(rows))).status).toBe(201);
+    expect((await upload("sized-closes", `date,close\n${rows.map((r) => `${dateOf(r.time)},${r.close}`).join("\n")}`)).status).toBe(201);
+    for (const name of ["sized", "sized-closes"]) {
+      const loader = barsObjectLoader(env.RESULTS, datasetObjectKey("tenant-a", name, 1));
+      // Close only: the object holds time and close, decoding adds a zero volume column.
+      expect(await loader.size()).toBe(heldBytes(await loader.read()));
+    }
+    expect(await barsObjectLoader(env.RESULTS, datasetObjectKey("tenant-a", "nothing", 1)).size()).toBeNull();
+  });
+
+  it("holds an upload while leased: the same bars until released", async () => {
+    const rows = rowsOf(60, 6);
+    expect((await upload("leased", csvOf(rows))).status).toBe(201);
+    const [a, b] = await Promise.all([acquireDatasetBars(env, "tenant-a", "u-leased@1"), acquireDatasetBars(env, "tenant-a", "u-leased")]);
+    expect(a.value).toBe(b.value);
+    expectBarsEqual(a.value, rows);
+    expect(a.value.annualisation).toEqual({ spacing: "daily-calendar", barsPerYear: 365 });
+    a.release();
+    b.release();
+  });
+
   it("loads the built-ins: sp500 and the FX closes", async () => {
     expect((await loadDatasetBars(env, "tenant-a", "sp500")).length).toBe(5105);
     const eurusd = await loadDatasetBars(env, "tenant-a", "eurusd");
@@ -338,14 +377,14 @@ describe("datasets over tRPC", () => {
   const client = (apiKey: string) =>
     createOptimizerClient({ url: "http://optimizer.test", apiKey, fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
 
-  it("upload { name, csv } (over 1 MiB), list, get; errors carry the same details", async () => {
+  it("upload { name, csv } (under 1 MiB), list, get; errors carry the same details", async () => {
     const a = client(KEY_A);
-    const rows = rowsOf(30_000, 4);
+    const rows = rowsOf(10_000, 4);
     const csv = csvOf(rows);
-    expect(csv.length).toBeGreaterThan(1.1 * MiB);
+    expect(csv.length).toBeGreaterThan(0.3 * MiB);
     const created = await a.datasets.upload.mutate({ name: "via-trpc", csv });
-    expect(created).toMatchObject({ id: "u-via-trpc@1", kind: "upload", bars: 30_000, bytes: csv.length });
-    expect((await a.datasets.list.query()).items.find((d) => d.id === "u-via-trpc@1")).toEqual(created);
+    expect(created).toMatchObject({ id: "u-via-trpc@1", kind: "upload", bars: 10_000, bytes: csv.length });
+    expect((await a.datasets.list.query()).items.find((d) => d.id === "u-via-trpc@1")).toEqual({ ...created, annualisation: null });
     expect(await a.datasets.get.query({ id: "u-via-trpc" })).toEqual(created);
     expectBarsEqual(await loadDatasetBars(env, "tenant-a", created.id), rows);
 
@@ -360,6 +399,22 @@ describe("datasets over tRPC", () => {
     const b = client(KEY_B);
     expect(apiErrorOf(await b.datasets.get.query({ id: "u-via-trpc@1" }).catch((e: unknown) => e))).toMatchObject({ code: "not_found" });
     expect(await datasetRows("tenant-a", "via-trpc")).toBe(1);
+  });
+
+  it("an upload over the 1 MiB body limit is refused with 413 (REST takes large files); nothing is stored", async () => {
+    const csv = csvOf(rowsOf(30_000, 7));
+    expect(csv.length).toBeGreaterThan(1.1 * MiB);
+    await expect(client(KEY_A).datasets.upload.mutate({ name: "trpc-big", csv })).rejects.toBeInstanceOf(TRPCClientError);
+    const res = await exports.default.fetch(
+      new Request("http://optimizer.test/trpc/datasets.upload", {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY_A}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "trpc-big", csv }),
+      }),
+    );
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ApiErrorBody).error.code).toBe("payload_too_large");
+    expect(await datasetRows("tenant-a", "trpc-big")).toBe(0);
   });
 
   it("other tRPC calls keep the 1 MiB limit", async () => {

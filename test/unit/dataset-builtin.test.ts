@@ -63,6 +63,14 @@ describe("built-in datasets", () => {
     expect(builtinBarsSync("sp500")).toBe(bars);
   });
 
+  it("are all trading-day data (252 bars a year), as declared to listings, detected from the dates", async () => {
+    for (const dataset of builtinDatasets()) {
+      const bars = await loadBuiltinBars(dataset.id);
+      expect(bars.annualisation, dataset.id).toEqual({ spacing: "daily-trading", barsPerYear: 252 });
+      expect(dataset.annualisation, dataset.id).toEqual(bars.annualisation);
+    }
+  });
+
   it("concurrent loads share one", async () => {
     const [a, b] = [loadBuiltinBars("usdjpy"), loadBuiltinBars("usdjpy")];
     expect(await a).toBe(await b);

@@ -67,6 +67,10 @@ describe("upload CSV: rejects each broken rule, naming the line", () => {
     ["a negative volume", withRow(15, "2020-01-16,1,2,0.5,1.5,-3"), "line 17", /volume must be zero or more, got -3/],
     ["a repeated date", withRow(15, `${dateOf(14)},1,2,0.5,1.5,10`), "line 17", /duplicate date "2020-01-15" \(also line 16\)/],
     ["malformed quotes", withRow(15, '2020-01-16,"1,2,0.5,1.5,10'), "line 17", /malformed quotes/],
+    ["a low above the open", withRow(15, "2020-01-16,1,2,1.2,1.5,10"), "line 17", /low 1.2 is above min\(open, close\) = 1/],
+    ["a low above the close", withRow(15, "2020-01-16,1.5,2,1.2,1,10"), "line 17", /low 1.2 is above min\(open, close\) = 1/],
+    ["a high below the close", withRow(15, "2020-01-16,1,1.4,0.5,1.5,10"), "line 17", /high 1.4 is below max\(open, close\) = 1.5/],
+    ["a high below the open", withRow(15, "2020-01-16,1.5,1.4,0.5,1,10"), "line 17", /high 1.4 is below max\(open, close\) = 1.5/],
   ])("%s", (_, csv, path, message) => {
     const issues = issuesOf(csv);
     expect(issues[0]).toMatchObject({ path });
@@ -158,13 +162,21 @@ describe("upload CSV: accepts", () => {
   });
 
   it("date-times: UTC, offsets, a space for the T; first/last as ISO timestamps", () => {
-    const rows = Array.from({ length: 60 }, (_, i) => `2020-01-02T${String(9 + Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00Z,1.5`);
+    const rows = Array.from({ length: 60 }, (_, i) => `${dateOf(i)}T09:${String(i).padStart(2, "0")}:00Z,1.5`);
     rows[1] = "2020-01-02 10:01:00+01:00,1.5";
-    rows[2] = "2020-01-02T04:02-05:00,1.5";
+    rows[2] = "2020-01-03T04:02-05:00,1.5";
     const parsed = parseCsvText(csvOf(rows, "date,close"));
     expect(parsed.bars).toBe(60);
-    expect(column(parsed.data.time, 60).slice(0, 3)).toEqual([0, 1, 2].map((m) => Date.UTC(2020, 0, 2, 9, m)));
-    expect([parsed.firstDate, parsed.lastDate]).toEqual(["2020-01-02T09:00:00.000Z", "2020-01-02T09:59:00.000Z"]);
+    expect(column(parsed.data.time, 60).slice(0, 3)).toEqual([0, 1, 2].map((i) => Date.UTC(2020, 0, 1 + i, 9, i)));
+    expect([parsed.firstDate, parsed.lastDate]).toEqual(["2020-01-01T09:00:00.000Z", "2020-02-29T09:59:00.000Z"]);
+  });
+
+  it("names the spacing it detected, and refuses intraday bars", () => {
+    expect(parseCsvText(csvOf(ohlcvRows(60))).annualisation).toEqual({ spacing: "daily-calendar", barsPerYear: 365 });
+    const weekly = Array.from({ length: 60 }, (_, i) => `${new Date(T0 + 7 * i * DAY).toISOString().slice(0, 10)},1.5`);
+    expect(parseCsvText(csvOf(weekly, "date,close")).annualisation).toEqual({ spacing: "weekly", barsPerYear: 52 });
+    const minutes = Array.from({ length: 60 }, (_, i) => `2020-01-02T09:${String(i).padStart(2, "0")}:00Z,1.5`);
+    expect(issuesOf(csvOf(minutes, "date,close"))).toEqual([{ path: "csv", message: expect.stringMatching(/under 18 hours: intraday data is not supported/) }]);
   });
 
   it("the same result whatever the pieces the text arrives in, across segment cuts", async () => {

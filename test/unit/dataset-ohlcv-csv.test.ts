@@ -19,7 +19,7 @@ describe("parseOhlcvCsv", () => {
   });
 
   it("keeps close, not adjclose, and reads volume", () => {
-    const bars = parseOhlcvCsv("date,open,high,low,close,adjclose,volume\n2020-01-02,1,2,0.5,1.5,1.2,300\n");
+    const bars = parseOhlcvCsv("date,open,high,low,close,adjclose,volume\n2020-01-02,1,2,0.5,1.5,1.2,300\n2020-01-03,1,2,0.5,1.5,1.2,300\n");
     expect(bars.close[0]).toBe(1.5);
     expect(bars.volume[0]).toBe(300);
   });
@@ -39,6 +39,8 @@ describe("parseOhlcvCsv", () => {
     ["a blank line inside", "date,open,high,low,close\n2020-01-02,1,2,0.5,1.5\n\n2020-01-03,1,2,0.5,1.5\n"],
     ["dates out of order", "date,open,high,low,close\n2020-01-03,1,2,0.5,1.5\n2020-01-02,1,2,0.5,1.5\n"],
     ["a repeated date", "date,open,high,low,close\n2020-01-02,1,2,0.5,1.5\n2020-01-02,1,2,0.5,1.5\n"],
+    ["a low above the close", "date,open,high,low,close\n2020-01-02,1,2,1.2,1.1\n"],
+    ["a high below the open", "date,open,high,low,close\n2020-01-02,1.5,1.4,0.5,1\n"],
   ])("rejects %s with UpstreamError", (_, csv) => {
     expect(() => parseOhlcvCsv(csv)).toThrow(UpstreamError);
   });

@@ -3,7 +3,7 @@ import { checkAgreement, type RunPair } from "../../bench/check";
 import { plainSmaCrossover } from "../../bench/plain";
 import { sp500Bars } from "../fixtures";
 import { simpleReturns, sma } from "../../worker/engine/indicators";
-import { PERFORMANCE_METRICS } from "../../worker/engine/metrics";
+import { MetricsAccumulator, PERFORMANCE_METRICS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { smaCrossover } from "../../worker/engine/strategies/sma-crossover";
@@ -29,6 +29,19 @@ describe("bench correctness check", () => {
     expect(found[0]!.relError).toBeCloseTo(2e-9, 12);
     expect(found[1]!.relError).toBe(1);
     expect(found[2]!.relError).toBe(Infinity);
+  });
+
+  it("stops the plain loop's count at a wipe-out, as the engine does", () => {
+    // fast > slow from bar 1: long on bars 2.. ; bar 4 loses everything (a close at 0, as a crafted
+    // return: prices cannot do it), the gains after it must not count.
+    const ret = Float64Array.from([0, 0, 0.1, 0.2, -1, 0.5, 0.5, 0.5]);
+    const plain = plainSmaCrossover(ret, new Float64Array(8).fill(2), new Float64Array(8).fill(1), 2);
+    const expected = new MetricsAccumulator();
+    for (let t = 2; t < 8; t++) expected.push(ret[t]!, 1);
+    const want = expected.finish();
+    for (const name of PERFORMANCE_METRICS) expect(plain[name], name).toBeCloseTo(want[name], 12);
+    expect(plain).toMatchObject({ totalReturn: -1, maxDrawdown: -1, exposure: 1, trades: 1, winRate: 0, profitFactor: 0 });
+    expect(plain.sharpe).toBeLessThan(0);
   });
 
   it("finds the engine and the bench's plain loop in agreement on sp500 (all metrics, 1e-9)", async () => {

@@ -189,4 +189,24 @@ describe("a wiped-out account", () => {
     expect(m.maxDrawdown).toBe(-1);
     expect(m.cagr).toBe(-1);
   });
+
+  it("counts no bar after the wipe-out and liquidates the open trade at a total loss", () => {
+    const acc = new MetricsAccumulator();
+    // A winning long, then a short through a doubling (-120% caps at -100%), then gains that must not count.
+    [0.1, 0.1, 0, -1.2, 0.3, 0.3, 0.3].forEach((r, i) => acc.push(r, [1, 1, 0, -1, -1, -1, -1][i]!));
+    const m = acc.finish();
+    const r = [0.1, 0.1, 0, -1];
+    const mean = (0.2 - 1) / 4;
+    const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / 3);
+    expect(m.sharpe).toBeCloseTo((mean / sd) * SQRT252, 12);
+    expect(m.sharpe).toBeLessThan(0);
+    expect(m.volatility).toBeCloseTo(sd * SQRT252, 12);
+    expect(m.sortino).toBeCloseTo((mean / Math.sqrt(1 / 4)) * SQRT252, 12);
+    expect(m.exposure).toBe(3 / 4);
+    expect(m.trades).toBe(2);
+    // The long closed at +21%; the short, liquidated, lost everything.
+    expect(m.winRate).toBe(1 / 2);
+    expect(m.profitFactor).toBeCloseTo(0.21 / 1, 14);
+    expect([m.totalReturn, m.cagr, m.maxDrawdown, m.calmar]).toEqual([-1, -1, -1, -1]);
+  });
 });

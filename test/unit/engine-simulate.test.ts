@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestOptions, ParamSet, TradeRecord } from "../../schema";
 import { InternalError, ParamInvalid } from "../../lib/errors";
-import { sp500Bars } from "../fixtures";
+import { sp500Bars, TRADING_DAYS } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS, type PerformanceMetrics } from "../../worker/engine/metrics";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { EQUITY_POINTS, pickEvenly, signalBuffer, simulate, zeroSeries, type Signal } from "../../worker/engine/simulate";
@@ -21,6 +21,7 @@ function barsOf(close: number[], open: number[] = close): Bars {
     low: c,
     close: c,
     volume: new Float64Array(close.length),
+    annualisation: TRADING_DAYS,
   };
 }
 
@@ -134,6 +135,54 @@ describe("simulate, execution at the close", () => {
     expect(result.metrics.totalReturn).toBe(0);
     expect(result.trades).toEqual([]);
     expect(result.equity!.map(([, e]) => e)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe("simulate, annualisation", () => {
+  it("annualises with the bars' spacing: weekly bars use 52 a year", () => {
+    const close = [100, 101, 99, 103, 104, 102, 106, 105];
+    const daily = run(ctxOf(barsOf(close)), 0, [1, 1, 1, 1, 1, 1, 1]).metrics as PerformanceMetrics;
+    const weekly = run(ctxOf({ ...barsOf(close), annualisation: { spacing: "weekly", barsPerYear: 52 } }), 0, [1, 1, 1, 1, 1, 1, 1]).metrics;
+    const scale = Math.sqrt(52 / 252);
+    expect(weekly.sharpe).toBeCloseTo(daily.sharpe * scale, 12);
+    expect(weekly.sortino).toBeCloseTo(daily.sortino * scale, 12);
+    expect(weekly.volatility).toBeCloseTo(daily.volatility * scale, 12);
+    expect(weekly.cagr).toBeCloseTo((1 + daily.totalReturn) ** (52 / 7) - 1, 12);
+    expect(weekly.totalReturn).toBe(daily.totalReturn);
+  });
+});
+
+describe("simulate, a wiped-out account", () => {
+  // Short from bar 0: r_1 = 0, r_2 = 10%, r_3 = -(200/90 - 1) = -122% wipes it out; then the price
+  // falls for good, which a short would gain on: those bars must not count.
+  const bars = barsOf([100, 100, 90, 200, 150, 120, 100, 80, 70, 60, 50]);
+  const wanted = Array.from({ length: 10 }, () => -1);
+
+  it("counts no bar after the wipe-out in any metric, with details on or off", () => {
+    const on = run(ctxOf(bars), 0, wanted);
+    const off = run(ctxOf(bars, {}, false), 0, wanted);
+    const r = [0, 0.1, -1];
+    const mean = -0.9 / 3;
+    const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / 2);
+    for (const { metrics } of [on, off]) {
+      expect(metrics.sharpe).toBeCloseTo((mean / sd) * Math.sqrt(252), 12);
+      expect(metrics.sharpe).toBeLessThan(0);
+      expect(metrics.sortino).toBeCloseTo((mean / Math.sqrt(1 / 3)) * Math.sqrt(252), 12);
+      expect(metrics.volatility).toBeCloseTo(sd * Math.sqrt(252), 12);
+      expect(metrics).toMatchObject({ totalReturn: -1, cagr: -1, maxDrawdown: -1, calmar: -1, trades: 1, winRate: 0, profitFactor: 0, exposure: 1 });
+    }
+    expect(off.metrics).toEqual(on.metrics);
+  });
+
+  it("ends the equity curve at 0 on the wipe-out bar and liquidates the short there", () => {
+    const result = run(ctxOf(bars), 0, wanted);
+    expect(result.equity).toEqual([
+      [T0, 1],
+      [T0 + DAY, 1],
+      [T0 + 2 * DAY, expect.closeTo(1.1, 14)],
+      [T0 + 3 * DAY, 0],
+    ]);
+    expect(result.trades).toEqual([{ side: -1, entryTime: T0, entryPrice: 100, exitTime: T0 + 3 * DAY, exitPrice: 200, return: -1 }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ParamSet } from "../../schema";
 import { ParamInvalid } from "../../lib/errors";
-import { sp500Bars } from "../fixtures";
+import { sp500Bars, TRADING_DAYS } from "../fixtures";
 import { MetricsAccumulator, PROFIT_FACTOR_NO_LOSS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
@@ -18,6 +18,7 @@ function barsFromCloses(closes: number[]): Bars {
     low: close,
     close,
     volume: new Float64Array(closes.length),
+    annualisation: TRADING_DAYS,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ParamSet, TradeRecord } from "../../schema";
 import { createAxis } from "../../lib/grid";
 import { ParamInvalid } from "../../lib/errors";
-import { sp500Bars } from "../fixtures";
+import { sp500Bars, TRADING_DAYS } from "../fixtures";
 import { MetricsAccumulator, PERFORMANCE_METRICS } from "../../worker/engine/metrics";
 import { runBacktest } from "../../worker/engine/run-backtest";
 import { createSeriesCache } from "../../worker/engine/series-cache";
@@ -28,6 +28,7 @@ function barsOf(close: number[], spread = 0, times?: number[]): Bars {
     low: c.map((x) => x - spread),
     close: c,
     volume: new Float64Array(close.length),
+    annualisation: TRADING_DAYS,
   };
 }
 

@@ -7,6 +7,7 @@ import { STRATEGIES, getStrategy } from "../../worker/engine/strategies";
 import { smaCrossover } from "../../worker/engine/strategies/sma-crossover";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
 import type { Bars, RunContext, Strategy } from "../../worker/engine/types";
+import { TRADING_DAYS } from "../fixtures";
 
 const NO_BARS: Bars = {
   length: 0,
@@ -16,6 +17,7 @@ const NO_BARS: Bars = {
   low: new Float64Array(0),
   close: new Float64Array(0),
   volume: new Float64Array(0),
+  annualisation: TRADING_DAYS,
 };
 
 const ctxOf = (params: ParamSet, attempt = 1): RunContext => ({

@@ -4,6 +4,7 @@ import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
 import { UpstreamError } from "../../lib/errors";
+import { sp500Bars } from "../fixtures";
 
 const chunk = (n: number, params: Record<string, number | string> = {}): TaskChunkMessage => ({
   v: 1,
@@ -89,6 +90,47 @@ describe("running a chunk", () => {
       "UpstreamError: dataset store unreachable",
       "UpstreamError: dataset store unreachable",
     ]);
+  });
+});
+
+describe("the chunk's bars", () => {
+  /** A lease on sp500 that counts its releases; the strategy checks it still holds them. */
+  function leased() {
+    const state = { releases: 0, ranWhileReleased: 0 };
+    const strategy = {
+      ...synthetic,
+      needsBars: true,
+      run: () => {
+        if (state.releases > 0) state.ranWhileReleased++;
+        return { metrics: { score: 1 } };
+      },
+    };
+    const loadBars = async () => ({ value: sp500Bars(), release: () => void state.releases++ });
+    return { state, strategy, loadBars };
+  }
+
+  it("are held for the whole chunk and released once at its end", async () => {
+    const { state, strategy, loadBars } = leased();
+    const saved: ResultSummary[] = [];
+    const { d } = deps({ strategy, loadBars, saveSummary: async (s) => void saved.push(s) });
+    await runChunk(chunk(6), d);
+    expect(state).toEqual({ releases: 1, ranWhileReleased: 0 });
+    // The summary says what the metrics were annualised with.
+    expect(saved[0]!.annualisation).toEqual({ spacing: "daily-trading", barsPerYear: 252 });
+  });
+
+  it("are released when the job says stop mid-chunk", async () => {
+    const { state, strategy, loadBars } = leased();
+    const { d } = deps({ strategy, loadBars, stopAfterReports: 2 });
+    expect((await runChunk(chunk(20), d)).stopped).toBe(true);
+    expect(state.releases).toBe(1);
+  });
+
+  it("are not loaded by a strategy that reads none; its summaries carry no annualisation", async () => {
+    const saved: ResultSummary[] = [];
+    const { d } = deps({ saveSummary: async (s) => void saved.push(s) });
+    await runChunk(chunk(1), d);
+    expect(saved[0]!.annualisation).toBeNull();
   });
 });
 

@@ -9,17 +9,15 @@ import { jobContext, type AppEnv } from "./context";
 
 /** REST upload body limit: the CSV itself. */
 export const DATASET_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES;
-/** tRPC upload body limit: the CSV inside JSON, whose escapes (`\n`, `\"`) add a little; the CSV is held to 50 MiB. */
-export const DATASET_TRPC_UPLOAD_BODY_BYTES = DATASET_MAX_BYTES + 8 * 1024 * 1024;
 
 /**
- * The body limit of a dataset upload request (REST `POST /api/v1/datasets`, or a tRPC POST of
- * `datasets.upload` alone: a batch with other calls keeps the global 1 MiB); undefined otherwise.
+ * The body limit of a dataset upload request (REST `POST /api/v1/datasets`, streamed as it is
+ * parsed); undefined otherwise. tRPC `datasets.upload` keeps the global 1 MiB: its JSON body is
+ * held whole, so large files go through REST.
  */
 export function datasetUploadBodyLimit(method: string, path: string): number | undefined {
   if (method !== "POST") return undefined;
   if (path === "/api/v1/datasets" || path === "/api/v1/datasets/") return DATASET_UPLOAD_BODY_BYTES;
-  if (path === "/trpc/datasets.upload") return DATASET_TRPC_UPLOAD_BODY_BYTES;
   return undefined;
 }
 

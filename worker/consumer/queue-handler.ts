@@ -2,7 +2,7 @@ import { z } from "zod";
 import { TaskChunkMessage, type ResultSummary } from "../../schema";
 import { loadConfig } from "../../lib/config";
 import { createLogger, type Logger } from "../../lib/log";
-import { datasetCacheKey, loadDatasetBars } from "../datasets/service";
+import { acquireDatasetBars, datasetCacheKey } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
 import type { Env } from "../env";
@@ -49,7 +49,7 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
       try {
         const { ran, stopped } = await runChunk(chunk, {
           strategy,
-          loadBars: () => loadDatasetBars(env, chunk.tenant, chunk.dataset),
+          loadBars: () => acquireDatasetBars(env, chunk.tenant, chunk.dataset),
           // Upload ids are unique within a tenant only: the cache key includes the tenant.
           cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),

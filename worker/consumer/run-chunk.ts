@@ -1,13 +1,17 @@
 import { MAX_STORED_TRADES, type ChunkReport, type ReportAck, type ResultSummary, type TaskChunkMessage, type TaskOutcome, type TradeRecord } from "../../schema";
 import { taskErrorOf, type TaskError } from "../../lib/errors";
+import type { Lease } from "../datasets/byte-budget-cache";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
 import { resultSummaryIdOf } from "../results/store";
 
 export interface ChunkDeps {
   strategy: Strategy;
-  /** Loads the chunk's bars (cached per isolate); throws an UpstreamError when the source fails. */
-  loadBars: () => Bars | Promise<Bars>;
+  /**
+   * The chunk's bars (cached per isolate), held until runChunk releases them at its end so the
+   * cache never evicts bars still in use; throws an UpstreamError when the source fails.
+   */
+  loadBars: () => Promise<Lease<Bars>>;
   cache: SeriesCache;
   report: (report: ChunkReport) => Promise<ReportAck>;
   saveSummary: (summary: ResultSummary) => Promise<void>;
@@ -31,17 +35,32 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
   const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
   const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false });
   if (!first.continue) return { ran: 0, stopped: true };
-  let checkinMs = first.checkinMs;
+  const checkinMs = first.checkinMs;
 
-  let bars: Bars | null = null;
+  let lease: Lease<Bars> | null = null;
   let loadError: TaskError | null = null;
   if (deps.strategy.needsBars) {
     try {
-      bars = await deps.loadBars();
+      lease = await deps.loadBars();
     } catch (err) {
       loadError = taskErrorOf(err);
     }
   }
+  try {
+    return await runTasks(chunk, deps, now, checkinMs, lease?.value ?? null, loadError);
+  } finally {
+    lease?.release();
+  }
+}
+
+async function runTasks(
+  chunk: TaskChunkMessage,
+  deps: ChunkDeps,
+  now: () => number,
+  checkinMs: number,
+  bars: Bars | null,
+  loadError: TaskError | null,
+): Promise<{ ran: number; stopped: boolean }> {
 
   let pending: { outcome: TaskOutcome; save: Promise<void> | null }[] = [];
   const flush = async (done: boolean): Promise<ReportAck> => {
@@ -75,6 +94,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
         dataset: chunk.dataset,
         params: task.params,
         metrics: result.metrics,
+        annualisation: bars?.annualisation ?? null,
         equity: result.equity ?? [],
         ...storedTrades(result.trades ?? []),
         execMs,

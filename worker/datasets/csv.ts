@@ -1,9 +1,10 @@
 import Papa from "papaparse";
 import type { ApiErrorIssue } from "../../schema";
-import { DATASET_MAX_BARS, DATASET_MAX_BYTES, DATASET_MIN_BARS, type DatasetColumn } from "../../schema/dataset";
+import { DATASET_MAX_BARS, DATASET_MAX_BYTES, DATASET_MIN_BARS, type Annualisation, type DatasetColumn } from "../../schema/dataset";
 import { ApiError } from "../../lib/errors";
-import { formatBarTime, isUtcMidnight } from "./bars";
+import { formatBarTime, isUtcMidnight, ohlcRangeProblem } from "./bars";
 import type { EncodableBars } from "./codec";
+import { detectSpacing } from "./spacing";
 
 /** Stop reading after this many problems: the caller has enough to fix. */
 export const MAX_CSV_ISSUES = 20;
@@ -37,6 +38,7 @@ export interface ParsedCsv {
   columns: DatasetColumn[];
   firstDate: string;
   lastDate: string;
+  annualisation: Annualisation;
   data: EncodableBars;
 }
 
@@ -126,9 +128,11 @@ const tooLarge = (max: number) => new ApiError("payload_too_large", `the CSV is 
  * - a header `date,open,high,low,close[,volume]` or `date,close[,volume]`, names case-insensitive,
  *   in any order (`adj close` is accepted and ignored);
  * - every row has the header's number of fields; dates parse (see parseBarTime); prices are finite
- *   and positive; volume is finite and >= 0; blank lines are skipped;
+ *   and positive; low <= min(open, close) and high >= max(open, close); volume is finite and >= 0;
+ *   blank lines are skipped;
  * - no date appears twice; rows out of order are sorted;
- * - DATASET_MIN_BARS..DATASET_MAX_BARS bars, at most DATASET_MAX_BYTES bytes.
+ * - DATASET_MIN_BARS..DATASET_MAX_BARS bars, at most DATASET_MAX_BYTES bytes;
+ * - bars daily, weekly or monthly, not intraday (see detectSpacing).
  * Problems are collected up to MAX_CSV_ISSUES and thrown as one 400 `validation_failed`.
  */
 export class CsvBarsReader {
@@ -201,6 +205,8 @@ export class CsvBarsReader {
     this.throwIfIssues();
     const data = this.sorted ? this.columnsInOrder() : this.columnsSorted();
     this.throwIfIssues();
+    const spacing = detectSpacing(data.time, this.n);
+    if ("problem" in spacing) this.fatal("csv", spacing.problem);
     const header = this.header!;
     const columns: DatasetColumn[] = header.ohlc ? ["open", "high", "low", "close"] : ["close"];
     if (header.volume >= 0) columns.push("volume");
@@ -213,6 +219,7 @@ export class CsvBarsReader {
       columns,
       firstDate: formatBarTime(first, this.dateOnly),
       lastDate: formatBarTime(last, this.dateOnly),
+      annualisation: spacing.annualisation,
       data,
     };
   }
@@ -313,6 +320,10 @@ export class CsvBarsReader {
       else if (volume < 0) this.issue(`line ${line}`, `volume must be zero or more, got ${cell}`);
     }
     if (Number.isNaN(close) || ohlc?.some(Number.isNaN) || !Number.isFinite(volume) || volume < 0) return;
+    if (ohlc) {
+      const range = ohlcRangeProblem(ohlc[0]!, ohlc[1]!, ohlc[2]!, close);
+      if (range) return this.issue(`line ${line}`, range);
+    }
 
     this.n++;
     if (this.n > this.maxBars) this.fatal(`line ${line}`, `more than ${this.maxBars} bars`);

@@ -1,5 +1,7 @@
 import { UpstreamError } from "../../lib/errors";
 import type { Bars } from "../engine/types";
+import { ohlcRangeProblem } from "./bars";
+import { annualisationOf } from "./spacing";
 
 const REQUIRED = ["date", "open", "high", "low", "close"] as const;
 const KNOWN = new Set<string>([...REQUIRED, "adjclose", "volume"]);
@@ -32,7 +34,7 @@ export function parseOhlcvCsv(text: string): Bars {
 
   const length = lines.length - 1;
   if (length < 1) throw new UpstreamError("csv: no rows");
-  const bars: Bars = {
+  const bars = {
     length,
     time: new Float64Array(length),
     open: new Float64Array(length),
@@ -66,9 +68,11 @@ export function parseOhlcvCsv(text: string): Bars {
     // Returns divide by the previous close.
     if (close <= 0) throw new UpstreamError(`csv line ${lineNo}: close must be positive`);
     bars.close[i] = close;
+    const range = ohlcRangeProblem(bars.open[i]!, bars.high[i]!, bars.low[i]!, close);
+    if (range) throw new UpstreamError(`csv line ${lineNo}: ${range}`);
     if (iVolume >= 0) bars.volume[i] = num(iVolume, "volume");
   }
-  return bars;
+  return { ...bars, annualisation: annualisationOf(bars.time, (problem) => new UpstreamError(`csv: ${problem}`)) };
 }
 
 function parseDate(cell: string, lineNo: number): number {

@@ -1,13 +1,14 @@
 import { and, asc, desc, eq, gte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { Dataset, DatasetColumn, DatasetList } from "../../schema/dataset";
+import { Annualisation, type Dataset, type DatasetColumn, type DatasetList } from "../../schema/dataset";
 import { datasets } from "../../schema/tables";
 import type { Bars } from "../engine/types";
 import { ApiError, ParamInvalid, UpstreamError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { builtinBarsSync, builtinDataset, builtinDatasets, isBuiltinDataset, loadBuiltinBars } from "./builtin";
 import { parseCsvStream, parseCsvText, type ParsedCsv } from "./csv";
-import { datasetObjectKey, getBarsObject, putBarsObject, type DatasetEnv } from "./store";
+import { createByteBudgetCache, type Lease } from "./byte-budget-cache";
+import { barsObjectLoader, datasetObjectKey, putBarsObject, type DatasetEnv } from "./store";
 
 export type { DatasetEnv } from "./store";
 
@@ -45,6 +46,8 @@ const toDataset = (row: Row, latest: boolean): Dataset => ({
   columns: row.columns.split(",") as DatasetColumn[],
   bytes: row.bytes,
   description: null,
+  // In R2 with the bars: getDataset reads it for one dataset, listings do without.
+  annualisation: null,
   createdAt: row.createdAt,
 });
 
@@ -91,10 +94,21 @@ export async function listDatasets(ctx: DatasetContext): Promise<DatasetList> {
   return { items: [...builtinDatasets(), ...uploads] };
 }
 
+/** One dataset; an upload's spacing comes from its R2 object's metadata (null for objects stored before it was recorded). */
 export async function getDataset(ctx: DatasetContext, id: string): Promise<Dataset> {
   const dataset = await resolveDataset(ctx.env, ctx.tenant, id);
   if (!dataset) throw new ApiError("not_found", `no dataset ${id}`);
-  return dataset;
+  if (dataset.kind !== "upload") return dataset;
+  let head: R2Object | null;
+  try {
+    head = await ctx.env.RESULTS.head(datasetObjectKey(ctx.tenant, dataset.name, dataset.version!));
+  } catch (err) {
+    ctx.log.error("api.dataset_head_failed", { id: dataset.id, message: err instanceof Error ? err.message : String(err) });
+    throw new ApiError("internal", `reading dataset ${dataset.id} failed`);
+  }
+  const meta = head?.customMetadata ?? {};
+  const annualisation = Annualisation.safeParse({ spacing: meta.spacing, barsPerYear: Number(meta.barsPerYear) });
+  return { ...dataset, annualisation: annualisation.success ? annualisation.data : null };
 }
 
 /**
@@ -122,7 +136,8 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
   const db = drizzle(ctx.env.DB);
   const row = and(eq(t.tenant, ctx.tenant), eq(t.id, id));
   try {
-    await putBarsObject(ctx.env.RESULTS, key, parsed.data, { tenant: ctx.tenant, id, bars: String(parsed.bars) });
+    const { spacing, barsPerYear } = parsed.annualisation;
+    await putBarsObject(ctx.env.RESULTS, key, parsed.data, { tenant: ctx.tenant, id, bars: String(parsed.bars), spacing, barsPerYear: String(barsPerYear) });
     await db.update(t).set({ status: READY }).where(row);
   } catch (err) {
     ctx.log.error("api.dataset_store_failed", { id, message: err instanceof Error ? err.message : String(err) });
@@ -143,6 +158,7 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
     columns: parsed.columns,
     bytes: parsed.bytes,
     description: null,
+    annualisation: parsed.annualisation,
     createdAt,
   };
 }
@@ -150,41 +166,35 @@ export async function uploadDataset(ctx: DatasetContext, name: string, csv: stri
 /** Keys caches of per-dataset derived data (indicator series): upload ids are only unique within a tenant. */
 export const datasetCacheKey = (tenant: string, id: string): string => (isBuiltinDataset(id) ? id : `${tenant}/${id}`);
 
-/** Uploaded bars kept per isolate, least recently used dropped first past this many bytes. */
-export const UPLOAD_CACHE_BYTES = 40 * 1024 * 1024;
+/**
+ * Uploaded bars an isolate holds, in bytes, counted before each load (see ByteBudgetCache): one
+ * upload of DATASET_MAX_BARS full OHLCV bars (45.8 MiB) fits. With the series cache's 32 MiB
+ * (worker/engine/series-cache.ts) that leaves the rest of the isolate's 128 MB to the runtime.
+ */
+export const UPLOAD_CACHE_BYTES = 48 * 1024 * 1024;
 
-interface CacheEntry {
-  bars: Promise<Bars>;
-  bytes: number;
-}
-const uploadCache = new Map<string, CacheEntry>();
-let uploadCacheBytes = 0;
+const MiB = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-const barsBytes = (bars: Bars): number => {
-  const distinct = new Set([bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].map((a) => a.buffer));
-  let bytes = 0;
-  for (const buffer of distinct) bytes += buffer.byteLength;
-  return bytes;
-};
+const uploadCache = createByteBudgetCache<Bars>(
+  UPLOAD_CACHE_BYTES,
+  // No retry would fit it: the data decides.
+  (bytes, max) => new ParamInvalid(`the dataset takes ${MiB(bytes)} in memory, more than the ${MiB(max)} a consumer holds for datasets`),
+);
 
-function evictUploads(keep: string): void {
-  for (const [key, entry] of uploadCache) {
-    if (uploadCacheBytes <= UPLOAD_CACHE_BYTES) return;
-    if (key === keep || entry.bytes === 0) continue;
-    uploadCache.delete(key);
-    uploadCacheBytes -= entry.bytes;
-  }
-}
+/** Built-ins are bundled and small (all of them ~2 MB): held for good, outside the budget. */
+const builtinLease = (bars: Bars): Lease<Bars> => ({ value: bars, release: () => undefined });
 
 /**
- * A job's bars, for the Queue consumer: built-ins from the bundle (sp500 synchronously, FX from the
- * lazily imported fred.json), uploads from the tenant's R2 prefix. Loaded once per isolate, cached
- * by tenant, id and version (concurrent callers share one read). Throws UpstreamError when D1 or R2
- * fails or the stored object is missing or corrupt (retryable), ParamInvalid for an id that names
- * nothing. Pass ids pinned at submit (`u-<name>@<version>`); an unpinned `u-<name>` costs a D1 read.
+ * A job's bars for the Queue consumer, held until the lease is released (the chunk's end): built-ins
+ * from the bundle (sp500 synchronously, FX from the lazily imported fred.json), uploads from the
+ * tenant's R2 prefix through a per-isolate cache under UPLOAD_CACHE_BYTES, keyed by tenant, id and
+ * version (concurrent callers share one read). Throws UpstreamError when D1 or R2 fails or the
+ * stored object is missing or corrupt (retryable), ParamInvalid for an id that names nothing or
+ * data bigger than the budget. Pass ids pinned at submit (`u-<name>@<version>`); an unpinned
+ * `u-<name>` costs a D1 read.
  */
-export async function loadDatasetBars(env: DatasetEnv, tenant: string, id: string): Promise<Bars> {
-  if (isBuiltinDataset(id)) return builtinBarsSync(id) ?? loadBuiltinBars(id);
+export async function acquireDatasetBars(env: DatasetEnv, tenant: string, id: string): Promise<Lease<Bars>> {
+  if (isBuiltinDataset(id)) return builtinLease(builtinBarsSync(id) ?? (await loadBuiltinBars(id)));
   const ref = parseUploadId(id);
   if (!ref) throw new ParamInvalid(`unknown dataset "${id}"`);
   let version = ref.version;
@@ -199,31 +209,14 @@ export async function loadDatasetBars(env: DatasetEnv, tenant: string, id: strin
     version = resolved.version!;
   }
   const key = datasetObjectKey(tenant, ref.name, version);
-  const hit = uploadCache.get(key);
-  if (hit) {
-    // Most recently used last.
-    uploadCache.delete(key);
-    uploadCache.set(key, hit);
-    return hit.bars;
-  }
-  const load = async (): Promise<Bars> => {
-    const bars = await getBarsObject(env.RESULTS, key);
-    if (!bars) throw new UpstreamError(`dataset ${uploadIdOf(ref.name, version)} of tenant ${tenant} is missing from R2 (${key})`);
-    return bars;
-  };
-  const entry: CacheEntry = { bars: load(), bytes: 0 };
-  uploadCache.set(key, entry);
-  entry.bars.then(
-    (bars) => {
-      if (uploadCache.get(key) !== entry) return;
-      entry.bytes = barsBytes(bars);
-      uploadCacheBytes += entry.bytes;
-      evictUploads(key);
+  const object = barsObjectLoader(env.RESULTS, key);
+  const missing = () => new UpstreamError(`dataset ${uploadIdOf(ref.name, version)} of tenant ${tenant} is missing from R2 (${key})`);
+  return uploadCache.acquire(key, {
+    size: async () => {
+      const bytes = await object.size();
+      if (bytes === null) throw missing();
+      return bytes;
     },
-    // A failed load is not cached: the next chunk (a retry) reads again.
-    () => {
-      if (uploadCache.get(key) === entry) uploadCache.delete(key);
-    },
-  );
-  return entry.bars;
+    read: () => object.read(),
+  });
 }

@@ -1,6 +1,6 @@
 import type { Bars } from "../engine/types";
 import { UpstreamError } from "../../lib/errors";
-import { decodeBars, encodeBars, type EncodableBars } from "./codec";
+import { decodeBars, decodedBytes, encodeBars, HEADER_BYTES, type EncodableBars } from "./codec";
 
 /** The bindings the dataset code uses (a test may pass fakes). */
 export interface DatasetEnv {
@@ -31,15 +31,54 @@ export async function putBarsObject(bucket: R2Bucket, key: string, bars: Encodab
   await Promise.all([put, write]);
 }
 
-/** An upload's bars from R2; null when the object is missing. An R2 failure or a corrupt object is an UpstreamError. */
-export async function getBarsObject(bucket: R2Bucket, key: string): Promise<Bars | null> {
-  let buffer: ArrayBuffer;
+/**
+ * An upload's bars from R2 in two steps, so a cache can count their memory before it is taken:
+ * `size()` reads the header (null when the object is missing), `read()` the object into one
+ * buffer of its known size (no second copy). An R2 failure or a corrupt object is an UpstreamError.
+ */
+export function barsObjectLoader(bucket: R2Bucket, key: string): { size(): Promise<number | null>; read(): Promise<Bars> } {
+  return {
+    async size() {
+      let header: ArrayBuffer;
+      try {
+        const object = await bucket.get(key, { range: { offset: 0, length: HEADER_BYTES } });
+        if (!object) return null;
+        header = await object.arrayBuffer();
+      } catch (err) {
+        throw new UpstreamError(`reading ${key} from R2 failed: ${message(err)}`);
+      }
+      return decodedBytes(header);
+    },
+    async read() {
+      let buffer: Uint8Array;
+      try {
+        const object = await bucket.get(key);
+        if (!object) throw new Error("the object is gone");
+        buffer = await readAll(object.body, object.size);
+      } catch (err) {
+        throw err instanceof UpstreamError ? err : new UpstreamError(`reading ${key} from R2 failed: ${message(err)}`);
+      }
+      return decodeBars(buffer.buffer as ArrayBuffer);
+    },
+  };
+}
+
+/** A stream of exactly `size` bytes, into one buffer of that size. */
+async function readAll(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  const reader = body.getReader();
+  let at = 0;
   try {
-    const object = await bucket.get(key);
-    if (!object) return null;
-    buffer = await object.arrayBuffer();
-  } catch (err) {
-    throw new UpstreamError(`reading ${key} from R2 failed: ${message(err)}`);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.byteLength > size) throw new UpstreamError(`stored bars: more than the ${size} bytes R2 announced`);
+      out.set(value, at);
+      at += value.byteLength;
+    }
+  } finally {
+    reader.releaseLock();
   }
-  return decodeBars(buffer);
+  if (at !== size) throw new UpstreamError(`stored bars: ${at} bytes, R2 announced ${size}`);
+  return out;
 }

@@ -1,21 +1,24 @@
+import { BARS_PER_YEAR } from "../../schema/dataset";
 import { InternalError } from "../../lib/errors";
 
-/** Daily bars: annualisation factor of returns and of their variance. */
-export const BARS_PER_YEAR = 252;
 /** profitFactor when closed trades made money and lost none (Infinity is not JSON). */
 export const PROFIT_FACTOR_NO_LOSS = 999;
 
-/** Over counted bar returns r_1..r_n (n >= 1), 252 bars a year. */
+/**
+ * Over counted bar returns r_1..r_n (n >= 1), with Y bars a year (from the dataset's spacing, see
+ * Annualisation: 252 for trading days). A bar that takes equity to 0 or
+ * below wipes the account out: it is the last counted bar, and its return counts as -1.
+ */
 export type PerformanceMetrics = {
   /** prod(1 + r_t) - 1 */
   totalReturn: number;
-  /** (1 + totalReturn)^(252 / n) - 1; -1 once equity is wiped out (a fractional power of a negative is NaN) */
+  /** (1 + totalReturn)^(Y / n) - 1; -1 once equity is wiped out (a fractional power of a negative is NaN) */
   cagr: number;
-  /** sampleStd(r) * sqrt(252), sample std with an n-1 denominator; 0 when n < 2 */
+  /** sampleStd(r) * sqrt(Y), sample std with an n-1 denominator; 0 when n < 2 */
   volatility: number;
-  /** mean(r) / sampleStd(r) * sqrt(252); 0 when the std is 0 or n < 2 */
+  /** mean(r) / sampleStd(r) * sqrt(Y); 0 when the std is 0 or n < 2 */
   sharpe: number;
-  /** mean(r) / downsideDev * sqrt(252), downsideDev = sqrt(sum(min(r, 0)^2) / n); 0 when downsideDev is 0 */
+  /** mean(r) / downsideDev * sqrt(Y), downsideDev = sqrt(sum(min(r, 0)^2) / n); 0 when downsideDev is 0 */
   sortino: number;
   /** min over t of equity_t / max_{s<=t} equity_s - 1, equity_t = prod_{s<=t}(1 + r_s) from 1 before the first bar; <= 0 */
   maxDrawdown: number;
@@ -77,18 +80,18 @@ export interface MetricsTotals {
   grossLoss: number;
 }
 
-/** The metrics of the totals (see PerformanceMetrics). */
-export function metricsOf(totals: MetricsTotals): PerformanceMetrics {
+/** The metrics of the totals (see PerformanceMetrics), annualised with `barsPerYear`. */
+export function metricsOf(totals: MetricsTotals, barsPerYear: number): PerformanceMetrics {
   const { n, sum } = totals;
   if (n === 0) throw new InternalError("metrics: no bars counted");
-  const annual = Math.sqrt(BARS_PER_YEAR);
+  const annual = Math.sqrt(barsPerYear);
   const mean = totals.shift + sum / n;
   // Shifted sums: m2 = sum((r - K)^2) - (sum(r - K))^2 / n; the clamp absorbs rounding below 0.
   const m2 = totals.sumSq - (sum * sum) / n;
   const sd = n < 2 || !(m2 > 0) ? 0 : Math.sqrt(m2 / (n - 1));
   const downsideDev = Math.sqrt(totals.downsideSq / n);
   const equity = totals.equity;
-  const cagr = equity <= 0 ? -1 : Math.pow(equity, BARS_PER_YEAR / n) - 1;
+  const cagr = equity <= 0 ? -1 : Math.pow(equity, barsPerYear / n) - 1;
   const current = totals.trough / totals.peak - 1;
   const maxDrawdown = current < totals.maxDrawdown ? current : totals.maxDrawdown;
   return {
@@ -118,11 +121,15 @@ export function metricsOf(totals: MetricsTotals): PerformanceMetrics {
  * bars it is held and, on the bar that ends it, the part of that bar's return that belongs to it
  * (`closing` in push: exit costs and, with next-open fills, the move from the previous close to the
  * exit fill). A bar that ends a trade by going flat belongs to it entirely.
+ *
+ * Wipe-out: the push that takes equity to 0 or below is the last one counted (later pushes are
+ * ignored), its return counts as -1, and a trade still open after it closes with return -1.
  */
 export class MetricsAccumulator {
   private readonly totals: MetricsTotals;
   private position = 0;
   private tradeGrowth = 1;
+  private wipedOut = false;
 
   /** `shift`: the variance shift (see MetricsTotals); by default the first pushed return. */
   constructor(private readonly shift = NaN) {
@@ -153,17 +160,24 @@ export class MetricsAccumulator {
    */
   push(r: number, position: number, closing = position === 0 ? r : 0): void {
     const s = this.totals;
+    // A wiped-out account trades no more: no later bar counts.
+    if (this.wipedOut) return;
     if (s.n === 0) s.shift = Number.isNaN(this.shift) ? r : this.shift;
     s.n++;
+    s.equity *= 1 + r;
+    // A loss of 100% or more (a short through a doubling, costs on a crash) wipes the account out
+    // for good: it loses what it had, no more.
+    if (s.equity <= 0) {
+      s.equity = 0;
+      r = -1;
+      this.wipedOut = true;
+    }
     const d = r - s.shift;
     s.sum += d;
     s.sumSq += d * d;
     const neg = r < 0 ? r : 0;
     s.downsideSq += neg * neg;
 
-    s.equity *= 1 + r;
-    // A loss past 100% (a short through a doubling, costs on a crash) wipes the account out for good.
-    if (s.equity < 0) s.equity = 0;
     if (s.equity > s.peak) {
       const dd = s.trough / s.peak - 1;
       if (dd < s.maxDrawdown) s.maxDrawdown = dd;
@@ -188,6 +202,8 @@ export class MetricsAccumulator {
     if (position !== 0) {
       s.exposed++;
       this.tradeGrowth *= 1 + held;
+      // The trade held through the wipe-out is liquidated: it lost everything.
+      if (this.wipedOut) this.closeTrade(-1);
     }
   }
 
@@ -201,7 +217,7 @@ export class MetricsAccumulator {
   }
 
   /** The metrics so far (see PerformanceMetrics); a trade still open at the last bar is not a closed trade. */
-  finish(): PerformanceMetrics {
-    return metricsOf(this.totals);
+  finish(barsPerYear = BARS_PER_YEAR["daily-trading"]): PerformanceMetrics {
+    return metricsOf(this.totals, barsPerYear);
   }
 }

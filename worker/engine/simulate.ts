@@ -1,7 +1,7 @@
 import type { EquityPoint, TradeRecord } from "../../schema";
 import { InternalError, ParamInvalid } from "../../lib/errors";
 import { simpleReturns } from "./indicators";
-import { metricsOf, type PerformanceMetrics } from "./metrics";
+import { metricsOf, type MetricsTotals } from "./metrics";
 import type { BacktestResult, Bars, RunContext } from "./types";
 
 /** Most points of a result's equity curve. */
@@ -108,6 +108,9 @@ interface Run {
  * bar going to the new trade. Under "close" a trade is entered at the close of bar t-1 (time and
  * price) when bar t is its first, and exits at the close of bar t-1 when bar t ends it; under
  * "next-open" both are at the open of bar t.
+ *
+ * A bar that takes equity to 0 or below wipes the account out: its return counts as -1, the trade
+ * open after it is liquidated at its close (return -1), and no later bar counts (see MetricsAccumulator).
  */
 export function simulate(ctx: RunContext, signal: Signal, equityPoints = EQUITY_POINTS): BacktestResult {
   const n = ctx.bars.length;
@@ -128,9 +131,10 @@ export function simulate(ctx: RunContext, signal: Signal, equityPoints = EQUITY_
     cost: (feeBps + slippageBps) / 10_000,
     nextOpen,
   };
-  const metrics = metricsOnly(run);
+  const totals = countedTotals(run);
+  const metrics = metricsOf(totals, ctx.bars.annualisation.barsPerYear);
   if (ctx.detail === false) return { metrics };
-  return { metrics, ...details(run, ctx.bars, equityPoints) };
+  return { metrics, ...details(run, ctx.bars, equityPoints, totals.n) };
 }
 
 /**
@@ -144,7 +148,7 @@ export function simulate(ctx: RunContext, signal: Signal, equityPoints = EQUITY_
  * Positions are -1, 0 or 1, so a change enters unless it goes flat and ends a trade unless it comes
  * from flat.
  */
-function metricsOnly(run: Run): PerformanceMetrics {
+function countedTotals(run: Run): MetricsTotals {
   const { ret, gap, hold, a, b, first, n, cost } = run;
   const below = run.otherwise;
   const shift = varianceShift(run);
@@ -163,7 +167,9 @@ function metricsOnly(run: Run): PerformanceMetrics {
   let grossLoss = 0;
   let growth = 1;
   let prev = 0;
-  for (let t = first + 1; t < n; t++) {
+  let counted = n - first - 1;
+  let t = first + 1;
+  for (; t < n; t++) {
     const p = (a[t - 1] as number) > (b[t - 1] as number) ? 1 : below;
     let r: number;
     let held: number;
@@ -191,13 +197,14 @@ function metricsOnly(run: Run): PerformanceMetrics {
       }
       prev = p;
     }
+    equity *= 1 + r;
+    // Wiped out: counted after the loop, which keeps this rare path out of the hot one.
+    if (equity <= 0) break;
     const d = r - shift;
     sum += d;
     sumSq += d * d;
     const neg = r < 0 ? r : 0;
     downsideSq += neg * neg;
-    equity *= 1 + r;
-    if (equity < 0) equity = 0;
     if (equity > peak) {
       const dd = trough / peak - 1;
       if (dd < maxDrawdown) maxDrawdown = dd;
@@ -209,8 +216,24 @@ function metricsOnly(run: Run): PerformanceMetrics {
       growth *= 1 + held;
     }
   }
-  return metricsOf({
-    n: n - first - 1,
+  if (t < n) {
+    // Bar t wiped the account out (see MetricsAccumulator.push): it loses what was left, -1, the
+    // trade open after it (the position is prev by now) is liquidated, and it is the last bar counted.
+    equity = 0;
+    const d = -1 - shift;
+    sum += d;
+    sumSq += d * d;
+    downsideSq += 1;
+    trough = 0;
+    if (prev !== 0) {
+      exposed++;
+      closed++;
+      grossLoss += 1;
+    }
+    counted = t - first;
+  }
+  return {
+    n: counted,
     shift,
     sum,
     sumSq,
@@ -225,7 +248,7 @@ function metricsOnly(run: Run): PerformanceMetrics {
     wins,
     grossProfit,
     grossLoss,
-  });
+  };
 }
 
 /** The variance shift (see MetricsTotals): the first counted bar's return were it unchanged, near the mean in practice. */
@@ -252,17 +275,17 @@ export function pickEvenly(count: number, max: number): number[] {
 }
 
 /**
- * The equity curve and the trade list: a second pass over the same bar returns as metricsOnly (the
- * same operations, so the curve ends at exactly 1 + totalReturn and closed trades match winRate).
- * Allocates the curve's points and one record per trade; the open trade lives in locals.
+ * The equity curve and the trade list: a second pass over the same `count` counted bars as
+ * countedTotals (the same operations, so the curve ends at exactly 1 + totalReturn and closed
+ * trades match winRate). Allocates the curve's points and one record per trade; the open trade
+ * lives in locals.
  */
-function details(run: Run, bars: Bars, equityPoints: number): { equity: EquityPoint[]; trades: TradeRecord[] } {
-  const { ret, gap, hold, a, b, first, n, cost, nextOpen } = run;
+function details(run: Run, bars: Bars, equityPoints: number, count: number): { equity: EquityPoint[]; trades: TradeRecord[] } {
+  const { ret, gap, hold, a, b, first, cost, nextOpen } = run;
   const below = run.otherwise;
   const { open, close, time } = bars;
   // The curve: equity 1 at the close of bar `first` (before any counted return), then at most
   // equityPoints - 1 counted bars, evenly spaced, always the first and the last.
-  const count = n - first - 1;
   const max = Math.max(2, Math.floor(equityPoints) - 1);
   const curve: EquityPoint[] = [[time[first] as number, 1]];
   let pick = 0;
@@ -275,7 +298,8 @@ function details(run: Run, bars: Bars, equityPoints: number): { equity: EquityPo
   let growth = 1;
   let equity = 1;
   let prev = 0;
-  for (let t = first + 1; t < n; t++) {
+  const last = first + count;
+  for (let t = first + 1; t <= last; t++) {
     const p = (a[t - 1] as number) > (b[t - 1] as number) ? 1 : below;
     let r: number;
     let held: number;
@@ -312,8 +336,15 @@ function details(run: Run, bars: Bars, equityPoints: number): { equity: EquityPo
       prev = p;
     }
     equity *= 1 + r;
-    if (equity < 0) equity = 0;
     if (side !== 0) growth *= 1 + held;
+    // Wiped out: countedTotals stopped counting here, and liquidated the open trade.
+    if (equity <= 0) {
+      equity = 0;
+      if (side !== 0) {
+        trades.push({ side: side > 0 ? 1 : -1, entryTime, entryPrice, exitTime: time[t] as number, exitPrice: close[t] as number, return: -1 });
+        side = 0;
+      }
+    }
     if (t === pickBar) {
       curve.push([time[t] as number, equity]);
       const next = pickAt(++pick, count, max);

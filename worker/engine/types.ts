@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { BacktestOptions, EquityPoint, ParamAxis, ParamSet, ParamValue, TradeRecord } from "../../schema";
+import type { Annualisation, BacktestOptions, EquityPoint, ParamAxis, ParamSet, ParamValue, TradeRecord } from "../../schema";
 
 /** A price history in columnar typed arrays, oldest bar first. */
 export interface Bars {
@@ -11,6 +11,8 @@ export interface Bars {
   readonly low: Float64Array;
   readonly close: Float64Array;
   readonly volume: Float64Array;
+  /** The bars' spacing and bars a year, detected once when the data is loaded: annualises the metrics. */
+  readonly annualisation: Annualisation;
 }
 
 /**

@@ -4,7 +4,10 @@ import { getDataset, listDatasets, uploadDataset } from "../datasets/service";
 import { withUploadQuota } from "../quota/uploads";
 import { router, tenantProcedure } from "./init";
 
-/** The datasets domain: the same operations as REST /api/v1/datasets. */
+/**
+ * The datasets domain: the same operations as REST /api/v1/datasets. An upload's request is held
+ * to the global 1 MiB body limit (tRPC parses its JSON whole); REST streams files up to 50 MiB.
+ */
 export const datasetsRouter = router({
   upload: tenantProcedure
     .input(UploadDatasetInput)
