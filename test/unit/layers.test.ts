@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { describe, expect, it } from "vitest";
 
 /** Every source file of the top-level folders, as text (Vite reads them at build time). */
