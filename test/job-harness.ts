@@ -111,6 +111,16 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   return { jobId, stub, sent, points, clock, faults, job, started, alarm, alarmAt, sql, restart, ok, fail, retryAtOf };
 }
 
+/** A one-task job's first attempt fails with UpstreamError, its retry succeeds with `score`. */
+export async function failOnceThenSucceed(h: Awaited<ReturnType<typeof jobHarness>>, score: number): Promise<void> {
+  const [m1] = h.sent.splice(0);
+  await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
+  h.clock.now += config.RETRY_CAP_MS;
+  await h.alarm();
+  const [m2] = h.sent.splice(0);
+  await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score })], done: true });
+}
+
 /** A one-axis synthetic grid (score = a). */
 export const grid = (n: number, extra: Partial<JobSpecInput> = {}): JobSpecInput => ({
   strategy: "synthetic",

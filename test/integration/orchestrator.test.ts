@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { retryDelayMs } from "../../durable-objects/backoff";
 import { IO_BACKOFF, seededRandom } from "../../durable-objects/job-core";
-import { config, grid, jobHarness as harness, SEED, startInput } from "../job-harness";
+import { config, failOnceThenSucceed, grid, jobHarness as harness, SEED, startInput } from "../job-harness";
 
 /** The jitter the harness's fixed seed gives the first draw of each event. */
 const firstDraw = () => seededRandom(SEED)();
@@ -269,12 +269,7 @@ describe("faults around the D1 projection and the queue", () => {
 describe("Analytics Engine", () => {
   it("gets one data point per reported attempt, indexed by job", async () => {
     const h = await harness(grid(1, { maxRetries: 1 }));
-    const [m1] = h.sent.splice(0);
-    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
-    h.clock.now += config.RETRY_CAP_MS;
-    await h.alarm();
-    const [m2] = h.sent.splice(0);
-    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
+    await failOnceThenSucceed(h, 7);
     expect(h.points).toEqual([
       { indexes: [h.jobId], blobs: ["task.failed", "failed", "synthetic", "tenant-a", "UpstreamError"], doubles: [0.001, 0.002, 0, 1] },
       { indexes: [h.jobId], blobs: ["task.succeeded", "succeeded", "synthetic", "tenant-a", ""], doubles: [0.001, 0.002, 7, 2] },

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { config, grid, jobHarness } from "../job-harness";
+import { failOnceThenSucceed, grid, jobHarness } from "../job-harness";
 import { d1TaskCounts, range, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
 describe("with METRICS_ENABLED=false", () => {
@@ -42,12 +42,7 @@ describe("with METRICS_ENABLED=false", () => {
 describe("Analytics Engine with METRICS_ENABLED=false", () => {
   it("gets no data point, and the job's outbox stays empty", async () => {
     const h = await jobHarness(grid(1, { maxRetries: 1 }));
-    const [m1] = h.sent.splice(0);
-    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
-    h.clock.now += config.RETRY_CAP_MS;
-    await h.alarm();
-    const [m2] = h.sent.splice(0);
-    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 7 })], done: true });
+    await failOnceThenSucceed(h, 7);
     expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1, retries: 1 });
     expect(h.points).toEqual([]);
     const [row] = await h.sql<{ data: string }>("SELECT data FROM job");
