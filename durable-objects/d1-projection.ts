@@ -7,7 +7,8 @@ export const TASK_ROWS_PER_STATEMENT = 250;
 export const STATEMENTS_PER_BATCH = 20;
 
 /**
- * The job's row. The first write inserts it with the spec (up to 1 MiB); later ones update the state
+ * The job's row. The first write inserts it with the spec (up to 1 MiB) and the concurrency the
+ * tenant's chunk quota counts, unless the Worker's admission did already; later ones update the state
  * only. Every write carries the row's change number and D1 keeps the newest: a late write from an
  * older instance of the object never regresses the row.
  */
@@ -26,15 +27,15 @@ export function jobUpsert(db: D1Database, job: JobRow, changeSeq: number, update
   return db
     .prepare(
       `INSERT INTO optimization_jobs (status, total, succeeded, failed, canceled, running, queued, retries, top_n, stop_reason,
-         started_at, finished_at, updated_at, change_seq, id, tenant, name, strategy, dataset, spec, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+         started_at, finished_at, updated_at, change_seq, id, tenant, name, strategy, dataset, spec, created_at, concurrency_limit)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, total = excluded.total, succeeded = excluded.succeeded,
          failed = excluded.failed, canceled = excluded.canceled, running = excluded.running, queued = excluded.queued,
          retries = excluded.retries, top_n = excluded.top_n, stop_reason = excluded.stop_reason, started_at = excluded.started_at,
          finished_at = excluded.finished_at, updated_at = excluded.updated_at, change_seq = excluded.change_seq
        WHERE excluded.change_seq > optimization_jobs.change_seq`,
     )
-    .bind(...state, job.id, job.tenant, job.spec.name ?? null, job.spec.strategy, job.spec.dataset, JSON.stringify(job.spec), job.createdAt);
+    .bind(...state, job.id, job.tenant, job.spec.name ?? null, job.spec.strategy, job.spec.dataset, JSON.stringify(job.spec), job.createdAt, job.spec.concurrencyLimit);
 }
 
 /**

@@ -492,6 +492,12 @@ class Transition {
       if (remaining === 0) break;
       const size = nextChunkSize({ avgExecMs: job.avgExecMs, targetChunkMs: cfg.TARGET_CHUNK_MS, maxChunkTasks: cfg.MAX_CHUNK_TASKS, remaining, freeSlots });
       const chunk: Chunk = { id: `c${++job.chunkSeq}`, leaseUntil: this.now + job.dispatchLeaseMs, started: false, tasks: new Set() };
+      // A task the queue outwaited before waits longer each time, whatever other chunks did meanwhile:
+      // a backlog delays it, and only a message that never starts exhausts MAX_REQUEUES.
+      const leaseFor = (task: TaskRow) => {
+        const lease = this.now + Math.max(job.dispatchLeaseMs, cfg.DISPATCH_LEASE_MS * 2 ** Math.min(task.requeues, 4));
+        if (lease > chunk.leaseUntil) chunk.leaseUntil = lease;
+      };
       const message: TaskChunkMessage = {
         v: 1,
         jobId: job.id,
@@ -510,6 +516,7 @@ class Transition {
         task.chunkId = chunk.id;
         task.retryAt = null;
         chunk.tasks.add(task.idx);
+        leaseFor(task);
         this.state.open.set(task.idx, task);
         this.touch(task);
         job.running++;

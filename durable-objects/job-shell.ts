@@ -75,6 +75,8 @@ export class JobShell {
       this.state = state;
       this.log = this.jobLogger();
       this.log.info("job.submitted", { total: input.total, strategy: input.spec.strategy, dataset: input.spec.dataset, requestId: input.requestId });
+      // Armed before any I/O: an object reset during the send or the D1 write below still wakes the job.
+      await this.arm();
       try {
         await this.dispatch();
         await this.flushD1();
@@ -82,7 +84,7 @@ export class JobShell {
         // The job is recorded: the alarm below carries on with whatever failed here.
         this.log.error("job.start_incomplete", { message: err instanceof Error ? err.message : String(err) });
       } finally {
-        await this.arm();
+        await this.arm(true);
       }
     }
     return jobView(this.state.job, this.ports.now());
@@ -182,14 +184,18 @@ export class JobShell {
     const result = this.apply({ type: "dispatch" });
     for (const effect of result.effects) {
       if (effect.type !== "send") continue;
+      // The claimed chunks' leases are saved: arm for them before the send, which may never return.
+      await this.arm();
       for (const batch of packSendBatches(effect.messages, (m) => JSON.stringify(m).length)) {
         const chunkIds = batch.map((m) => m.chunkId);
+        let sent = true;
         try {
           await this.ports.send(batch);
-          this.apply({ type: "sent", chunkIds });
         } catch (err) {
+          sent = false;
           this.apply({ type: "sendFailed", chunkIds, message: err instanceof Error ? err.message : String(err) });
         }
+        if (sent) this.apply({ type: "sent", chunkIds });
       }
     }
   }

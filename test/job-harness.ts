@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { loadConfig } from "../lib/config";
 import { createGrid } from "../lib/grid";
@@ -20,6 +20,8 @@ export const startInput = (jobId: string, input: JobSpecInput): StartInput => {
 /** Faults a test switches on and off while the job runs. */
 export interface Faults {
   failSends?: boolean;
+  /** Sends never return (the object is reset while it waits): the harness does not wait for start. */
+  hangSends?: boolean;
   /** The next steps of the core throw (as a full disk or a bug would), this many of them. */
   failSteps?: number;
   /** Replaces the D1 write; `real` writes for real. */
@@ -35,7 +37,9 @@ let jobSeq = 0;
  */
 export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   const jobId = `orch-${++jobSeq}-${crypto.randomUUID().slice(0, 8)}`;
-  const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
+  const stubOf = () => env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
+  // After an abort the old stub is broken for good: calls go through a fresh one.
+  let stub = stubOf();
   const sent: TaskChunkMessage[] = [];
   const points: AnalyticsEngineDataPoint[] = [];
   const clock = { now: Date.now() + 10 * 86_400_000 };
@@ -50,6 +54,7 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
     },
     token: () => crypto.randomUUID(),
     send: async (messages) => {
+      if (faults.hangSends) return new Promise<void>(() => {});
       if (faults.failSends) throw new Error("queue unavailable");
       sent.push(...messages);
     },
@@ -84,11 +89,18 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   const alarmAt = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
   const sql = <T = Record<string, SqlStorageValue>>(query: string, ...args: SqlStorageValue[]) =>
     runInDurableObject(stub, (_instance, state) => state.storage.sql.exec(query, ...args).toArray() as T[]);
-  const restart = async () => {
-    await evictDurableObject(stub);
+  /** A graceful restart, or with `abort` a reset that ends whatever the object was waiting on (every object of the file). */
+  const restart = async (abort = false) => {
+    if (abort) {
+      await abortAllDurableObjects();
+      stub = stubOf();
+    } else await evictDurableObject(stub);
     await build();
   };
-  const started = await job.start(startInput(jobId, spec));
+  const starting = job.start(startInput(jobId, spec));
+  // A start left hanging is ended by the test's restart: its rejection is expected.
+  starting.catch(() => undefined);
+  const started = faults.hangSends ? null : await starting;
   const ok = (t: { index: number; attempt: number }, metrics: Record<string, number>): TaskOutcome => ({
     ok: true,
     index: t.index,

@@ -11,7 +11,7 @@ const firstDraw = () => seededRandom(SEED)();
 describe("the job Durable Object", () => {
   it("bounds chunks in flight by the concurrency limit and dispatches more as chunks end", async () => {
     const h = await harness(grid(20, { concurrencyLimit: 2 }));
-    expect(h.started.status).toBe("running");
+    expect(h.started!.status).toBe("running");
     expect(h.sent.map((m) => m.chunkId)).toEqual(["c1", "c2"]);
     expect(h.sent.every((m) => m.tasks.length === 1 && m.tasks[0]!.attempt === 1)).toBe(true);
     const [first] = h.sent.splice(0);
@@ -341,6 +341,22 @@ describe("nothing stuck, nothing silently dropped", () => {
     await h.alarm();
     expect(h.sent.map((m) => m.tasks[0]!.index)).toEqual([0]);
     expect((await h.job.status())!.status).toBe("running");
+  });
+
+  it("keeps an alarm when the object is reset while start() waits on the Queue", async () => {
+    const h = await harness(grid(5, { concurrencyLimit: 2 }), { hangSends: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await h.restart(true);
+    h.faults.hangSends = false;
+    expect((await h.job.status())!.summary).toMatchObject({ running: 2, queued: 3 });
+    const at = await h.alarmAt();
+    expect(at).not.toBeNull();
+    // The claimed chunks' leases run out unstarted, and the job goes on.
+    h.clock.now += config.DISPATCH_LEASE_MS;
+    await h.alarm();
+    h.clock.now += config.RETRY_BASE_MS;
+    await h.alarm();
+    expect(h.sent.length).toBeGreaterThan(0);
   });
 
   it("counts a metric batch once when D1 committed it but the object restarted before it knew", async () => {

@@ -82,6 +82,19 @@ describe("quota: chunks in flight (sum of concurrencyLimit over running jobs)", 
   });
 });
 
+describe("a job that alone passes a quota", () => {
+  it("is 422 naming the field, not a 429 whose Retry-After could never help", async () => {
+    const t = tenantApp("q-beyond", { QUOTA_CHUNKS_IN_FLIGHT: "5", QUOTA_TASKS_PER_DAY: "10" });
+    const wide = await t.json<ApiErrorBody>("POST", OPT, slow(6));
+    expect(wide.status).toBe(422);
+    expect(wide.body.error.details).toEqual([{ path: "concurrencyLimit", message: "at most 5" }]);
+    const big = await t.json<ApiErrorBody>("POST", OPT, quick(11));
+    expect(big.status).toBe(422);
+    expect(big.body.error.message).toMatch(/11 tasks/);
+    expect(await jobRowsOf(t.tenant)).toHaveLength(0);
+  });
+});
+
 describe("quota: tasks submitted per UTC day", () => {
   it("refuses a job whose total would pass the day's quota, until midnight UTC; one that fits still goes in", async () => {
     const t = tenantApp("q-tasks", { QUOTA_TASKS_PER_DAY: "10" });

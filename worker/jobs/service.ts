@@ -11,6 +11,7 @@ import type { Logger } from "../../lib/log";
 import { checkFeasible, parseSpec } from "./validate-spec";
 import { admitJob, releaseJob, type Admission } from "./admission";
 import { specHash } from "./idempotency";
+import { jobBeyondQuota } from "../quota/limits";
 
 /** Who is asking: every operation is scoped to one tenant. */
 export interface JobContext {
@@ -34,6 +35,8 @@ export async function submitJob(ctx: JobContext, input: unknown, idempotencyKey?
   const dataset = await resolveDataset(ctx.env, ctx.tenant, parsed.dataset);
   const spec = dataset ? { ...parsed, dataset: dataset.id } : parsed;
   const total = checkFeasible(spec, ctx.config, dataset !== null);
+  const beyond = jobBeyondQuota({ total, concurrencyLimit: spec.concurrencyLimit }, ctx.config);
+  if (beyond) throw beyond;
   const now = Date.now();
   const admission: Admission = {
     jobId: crypto.randomUUID(),

@@ -1,5 +1,5 @@
 import type { Config } from "../../lib/config";
-import { QuotaExceeded } from "../../lib/errors";
+import { ApiError, QuotaExceeded } from "../../lib/errors";
 
 /** Retry-After for the running-jobs and chunk quotas: jobs end in seconds to minutes, so look again soon. */
 export const RUNNING_RETRY_AFTER_SECONDS = 30;
@@ -21,6 +21,24 @@ export interface TenantLoad {
 }
 
 export type QuotaLimits = Pick<Config, "QUOTA_RUNNING_JOBS" | "QUOTA_CHUNKS_IN_FLIGHT" | "QUOTA_TASKS_PER_DAY" | "QUOTA_UPLOAD_BYTES_PER_DAY">;
+
+/**
+ * A job that alone passes a quota can never be admitted, however long it waits: a 422, not a 429
+ * whose Retry-After would send the client round in circles.
+ */
+export function jobBeyondQuota(job: { total: number; concurrencyLimit: number }, limits: QuotaLimits): ApiError | null {
+  if (job.concurrencyLimit > limits.QUOTA_CHUNKS_IN_FLIGHT) {
+    return new ApiError("unprocessable", `concurrencyLimit ${job.concurrencyLimit} is over the tenant's quota of ${limits.QUOTA_CHUNKS_IN_FLIGHT} chunks in flight`, [
+      { path: "concurrencyLimit", message: `at most ${limits.QUOTA_CHUNKS_IN_FLIGHT}` },
+    ]);
+  }
+  if (job.total > limits.QUOTA_TASKS_PER_DAY) {
+    return new ApiError("unprocessable", `the grid has ${job.total} tasks, over the tenant's quota of ${limits.QUOTA_TASKS_PER_DAY} a day`, [
+      { path: "params", message: `at most ${limits.QUOTA_TASKS_PER_DAY} tasks` },
+    ]);
+  }
+  return null;
+}
 
 /**
  * The quota a new job would break, as a 429 to throw, or null when it fits. The admission statement
