@@ -134,8 +134,8 @@ describe("result summaries on demand", () => {
 });
 
 describe("a materialize message", () => {
-  const deliver = async (id: string, body: unknown) => {
-    const batch = createMessageBatch("optimizer-tasks", [{ id, timestamp: new Date(), attempts: 1, body }]);
+  const deliver = async (id: string, body: unknown, queue = "optimizer-tasks") => {
+    const batch = createMessageBatch(queue, [{ id, timestamp: new Date(), attempts: 1, body }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env);
     return getQueueResult(batch, ctx);
@@ -162,6 +162,8 @@ describe("a materialize message", () => {
     const before = await detailObjects("");
     expect(await deliver("m3", { v: 1, kind: "materialize", jobId: "no-such-job", tenant: "tenant-a", indexes: [0] })).toMatchObject({ explicitAcks: ["m3"] });
     expect(await deliver("m4", { v: 1, kind: "materialize", jobId: "j", tenant: "tenant-a", indexes: [] })).toMatchObject({ explicitAcks: ["m4"] });
+    // Dead-lettered, it is dropped: those results are computed when opened.
+    expect(await deliver("m5", { v: 1, kind: "materialize", jobId: "j", tenant: "tenant-a", indexes: [0] }, "optimizer-tasks-dlq")).toMatchObject({ explicitAcks: ["m5"] });
     expect(await detailObjects("")).toBe(before);
   });
 });

@@ -23,6 +23,8 @@ export function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promis
   return batch.queue === DEAD_LETTER_QUEUE ? handleDeadLetters(batch, env) : handleTaskBatch(batch, env);
 }
 
+const issuesOf = (error: z.ZodError): string => error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+
 const redeliver = (message: Message<unknown>) => message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
 
 /** Queue consumer: each message is one chunk, or a job's results to materialize; messages of a batch run side by side. */
@@ -35,7 +37,7 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
       const parsed = TaskChunkMessage.safeParse(message.body);
       if (!parsed.success) {
         // It would fail the same way on every delivery: tell the job, if the message names one, and drop it.
-        const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+        const issues = issuesOf(parsed.error);
         log.error("queue.bad_message", { messageId: message.id, issues });
         await abandon(env, log, message, `the consumer could not read the chunk's message (${issues})`);
         return;
@@ -72,7 +74,8 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
 async function handleMaterialize(message: Message<unknown>, env: Env, log: Logger): Promise<void> {
   const parsed = MaterializeMessage.safeParse(message.body);
   if (!parsed.success) {
-    log.error("queue.bad_message", { messageId: message.id, issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") });
+    // It would fail the same way on every delivery; its results are computed when opened instead.
+    log.error("queue.bad_message", { messageId: message.id, issues: issuesOf(parsed.error) });
     message.ack();
     return;
   }

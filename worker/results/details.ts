@@ -35,8 +35,8 @@ export interface DetailDeps {
  * cheap); uploads by tenant and pinned id, so a hit reads no bars at all.
  */
 export async function resultDetailFor(deps: DetailDeps, run: DetailRun): Promise<ResultDetail> {
-  let lease: Lease<Bars> | null = null;
-  const bars = async () => (lease ??= await deps.loadBars()).value;
+  const held: { lease?: Lease<Bars> } = {};
+  const bars = async () => (held.lease ??= await deps.loadBars()).value;
   try {
     const ref = dataRefOf(run.tenant, run.dataset, run.strategy.needsBars);
     const data: DataIdentity | null = ref?.kind === "builtin" ? { kind: "builtin", id: run.dataset, digest: await barsDigest(await bars()) } : ref;
@@ -44,12 +44,12 @@ export async function resultDetailFor(deps: DetailDeps, run: DetailRun): Promise
     const stored = key && (await getResultDetail(deps.bucket, key));
     if (stored) return stored;
     const runBars = run.strategy.needsBars ? await bars() : null;
-    const result = await runBacktest(run.strategy, { bars: runBars!, params: run.params, attempt: run.attempt, cache: deps.cache, options: run.options });
+    const result = await runBacktest(run.strategy, { bars: runBars!, params: run.params, attempt: run.attempt, cache: deps.cache, options: run.options, detail: true });
     const detail = resultDetailOf(result, runBars?.annualisation ?? null);
     if (key) await putResultDetail(deps.bucket, key, detail);
     return detail;
   } finally {
-    (lease as Lease<Bars> | null)?.release();
+    held.lease?.release();
   }
 }
 
