@@ -1,4 +1,4 @@
-import type { TaskChunkMessage } from "../schema";
+import type { QueueMessage } from "../schema";
 
 /**
  * The bindings the Worker and the job's Durable Object both use (wrangler.toml), plus the vars and
@@ -6,7 +6,7 @@ import type { TaskChunkMessage } from "../schema";
  * nothing here depends on the Durable Object's class.
  */
 export interface SharedEnv {
-  TASK_QUEUE: Queue<TaskChunkMessage>;
+  TASK_QUEUE: Queue<QueueMessage>;
   DB: D1Database;
   RESULTS: R2Bucket;
   /** Workers Analytics Engine: one data point per task attempt. */

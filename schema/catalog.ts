@@ -26,6 +26,9 @@ export type StrategyInfo = z.infer<typeof StrategyInfo>;
 export const StrategyList = z.object({ items: z.array(StrategyInfo) });
 export type StrategyList = z.infer<typeof StrategyList>;
 
-/** A result summary id: `<jobId>.<task index>.a<attempt>`. */
-export const ResultSummaryId = z.string().regex(/^[A-Za-z0-9-]{1,64}\.\d{1,12}\.a\d{1,3}$/, "a result summary id");
+/**
+ * A result summary id: the task id `<jobId>.<task index>`. Ids handed out before results were
+ * computed on demand end in `.a<attempt>`; they still name the same task's result.
+ */
+export const ResultSummaryId = z.string().regex(/^[A-Za-z0-9-]{1,64}\.\d{1,12}(?:\.a\d{1,3})?$/, "a result summary id");
 export const ResultByIdInput = z.strictObject({ id: ResultSummaryId });

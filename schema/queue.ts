@@ -1,9 +1,13 @@
 import { z } from "zod";
 import { BacktestOptions, ErrorKind, ParamValue } from "./job";
 
-/** One Queue message: a chunk of tasks of one job, run one after another by the consumer. */
+/**
+ * A Queue message of a chunk of tasks of one job, run one after another by the consumer. Its `kind`
+ * may be left out (messages sent before there was another kind have none).
+ */
 export const TaskChunkMessage = z.object({
   v: z.literal(1),
+  kind: z.literal("chunk").optional(),
   jobId: z.string(),
   tenant: z.string(),
   chunkId: z.string(),
@@ -16,6 +20,29 @@ export const TaskChunkMessage = z.object({
   ),
 });
 export type TaskChunkMessage = z.infer<typeof TaskChunkMessage>;
+
+/** Most tasks one materialize message names (a Top-N is at most 100). */
+export const MAX_MATERIALIZE_INDEXES = 100;
+
+/**
+ * A Queue message asking the consumer to compute and store the result details of some succeeded
+ * tasks of a job (its Top-N when it ends), so that they open without a backtest's wait.
+ */
+export const MaterializeMessage = z.object({
+  v: z.literal(1),
+  kind: z.literal("materialize"),
+  jobId: z.string().min(1),
+  tenant: z.string().min(1),
+  indexes: z.array(z.number().int().nonnegative()).min(1).max(MAX_MATERIALIZE_INDEXES),
+});
+export type MaterializeMessage = z.infer<typeof MaterializeMessage>;
+
+/** What the task queue carries. */
+export type QueueMessage = TaskChunkMessage | MaterializeMessage;
+
+/** Whether a message body asks to materialize; anything else is read as a chunk (no `kind` is one). */
+export const isMaterializeMessage = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && (body as { kind?: unknown }).kind === "materialize";
 
 export const TaskOutcome = z.discriminatedUnion("ok", [
   z.object({

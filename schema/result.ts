@@ -20,16 +20,12 @@ export type EquityPoint = z.infer<typeof EquityPoint>;
 
 export const MAX_STORED_TRADES = 1_000;
 
-/** What the consumer stores (R2) for each successful backtest, under its resultSummaryId. */
-export const ResultSummary = z.object({
-  id: z.string(),
-  jobId: z.string(),
-  tenant: z.string(),
-  index: z.number().int(),
-  attempt: z.number().int(),
-  strategy: z.string(),
-  dataset: z.string(),
-  params: z.record(z.string(), ParamValue),
+/**
+ * The part of a result summary that the backtest alone decides: a pure function of (strategy,
+ * dataset content, params, options), stored in R2 under a content-addressed key
+ * (worker/results/content-key.ts), so one object can serve every task that ran the same backtest.
+ */
+export const ResultDetail = z.object({
   metrics: z.record(z.string(), z.number()),
   /** What the metrics were annualised with (the dataset's spacing); null for a strategy that reads no bars. */
   annualisation: Annualisation.nullable(),
@@ -38,7 +34,25 @@ export const ResultSummary = z.object({
   trades: z.array(TradeRecord),
   /** Trades left out of `trades` (from its middle) to keep a summary small. */
   tradesOmitted: z.number().int().nonnegative(),
+});
+export type ResultDetail = z.infer<typeof ResultDetail>;
+
+/** A succeeded task's result summary (`GET /results/:id`): the caller's task, with the backtest's detail. */
+export const ResultSummary = z.object({
+  /** The task id, `<jobId>.<index>`: what the task's `resultSummaryId` holds. */
+  id: z.string(),
+  jobId: z.string(),
+  tenant: z.string(),
+  index: z.number().int(),
+  /** The attempt that succeeded. */
+  attempt: z.number().int(),
+  strategy: z.string(),
+  dataset: z.string(),
+  params: z.record(z.string(), ParamValue),
+  ...ResultDetail.shape,
+  /** The succeeded attempt's run time, as the task list reports it (a metrics-only pass). */
   execMs: z.number(),
+  /** When the task's job was created. */
   createdAt: z.string(),
 });
 export type ResultSummary = z.infer<typeof ResultSummary>;

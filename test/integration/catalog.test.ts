@@ -20,7 +20,7 @@ describe("GET /api/v1/strategies", () => {
 });
 
 describe("GET /api/v1/results/:id", () => {
-  it("serves a task's stored summary with its equity curve and trades, to its tenant only", async () => {
+  it("serves a task's summary with its equity curve and trades, to its tenant only", async () => {
     const job = await submit({
       strategy: "sma-crossover",
       dataset: "sp500",

@@ -32,7 +32,7 @@ describe("the Queue consumer", () => {
     await worker.queue(batch, env);
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual(["m2"]);
-    expect(await env.RESULTS.list({ prefix: "tenant-a/results/no-such-job" })).toMatchObject({ objects: [] });
+    expect((await env.RESULTS.list()).objects).toEqual([]);
   });
 });
 

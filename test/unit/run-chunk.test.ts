@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChunkReport, ReportAck, ResultSummary, TaskChunkMessage } from "../../schema";
+import type { ChunkReport, ReportAck, TaskChunkMessage } from "../../schema";
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
@@ -32,7 +32,6 @@ function deps(overrides: Partial<ChunkDeps> & { stopAfterReports?: number } = {}
       reports.push(r);
       return { continue: overrides.stopAfterReports === undefined || reports.length < overrides.stopAfterReports, accepted: r.outcomes.length, checkinMs: 25 };
     },
-    saveSummary: async () => {},
     now: () => (t += 5),
     ...overrides,
   };
@@ -49,7 +48,16 @@ describe("running a chunk", () => {
     expect(reports.length).toBeGreaterThan(3);
     const outcomes = reports.flatMap((r) => r.outcomes);
     expect(outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(outcomes.every((o) => o.ok && o.metrics.score === o.index && o.resultSummaryId === `j1.${o.index}.a1`)).toBe(true);
+    // A success names its task: its details are computed when someone opens it.
+    expect(outcomes.every((o) => o.ok && o.metrics.score === o.index && o.resultSummaryId === `j1.${o.index}`)).toBe(true);
+  });
+
+  it("runs the metrics-only pass", async () => {
+    const details: (boolean | undefined)[] = [];
+    const strategy = { ...synthetic, run: (ctx: { detail?: boolean }) => (details.push(ctx.detail), { metrics: { score: 1 } }) };
+    const { d } = deps({ strategy });
+    await runChunk(chunk(3), d);
+    expect(details).toEqual([false, false, false]);
   });
 
   it("stops when the job's DO says the job ended", async () => {
@@ -64,17 +72,6 @@ describe("running a chunk", () => {
     const { d, reports } = deps({ stopAfterReports: 1 });
     expect(await runChunk(chunk(3), d)).toEqual({ ran: 0, stopped: true });
     expect(reports).toHaveLength(1);
-  });
-
-  it("reports a failed result-summary write as an UpstreamError, to be retried", async () => {
-    const { d, reports } = deps({
-      saveSummary: async (s) => {
-        if (s.index === 1) throw new Error("R2 down");
-      },
-    });
-    await runChunk(chunk(3), d);
-    const outcomes = reports.flatMap((r) => r.outcomes);
-    expect(outcomes.map((o) => (o.ok ? "ok" : o.errorKind))).toEqual(["ok", "UpstreamError", "ok"]);
   });
 
   it("fails every task with the loader's error kind when the dataset cannot load", async () => {
@@ -111,12 +108,9 @@ describe("the chunk's bars", () => {
 
   it("are held for the whole chunk and released once at its end", async () => {
     const { state, strategy, loadBars } = leased();
-    const saved: ResultSummary[] = [];
-    const { d } = deps({ strategy, loadBars, saveSummary: async (s) => void saved.push(s) });
+    const { d } = deps({ strategy, loadBars });
     await runChunk(chunk(6), d);
     expect(state).toEqual({ releases: 1, ranWhileReleased: 0 });
-    // The summary says what the metrics were annualised with.
-    expect(saved[0]!.annualisation).toEqual({ spacing: "daily-trading", barsPerYear: 252 });
   });
 
   it("are released when the job says stop mid-chunk", async () => {
@@ -124,26 +118,5 @@ describe("the chunk's bars", () => {
     const { d } = deps({ strategy, loadBars, stopAfterReports: 2 });
     expect((await runChunk(chunk(20), d)).stopped).toBe(true);
     expect(state.releases).toBe(1);
-  });
-
-  it("are not loaded by a strategy that reads none; its summaries carry no annualisation", async () => {
-    const saved: ResultSummary[] = [];
-    const { d } = deps({ saveSummary: async (s) => void saved.push(s) });
-    await runChunk(chunk(1), d);
-    expect(saved[0]!.annualisation).toBeNull();
-  });
-});
-
-describe("stored result summaries", () => {
-  it("keep the first and last 500 trades of a long list and count the rest", async () => {
-    const trade = (i: number) => ({ side: 1 as const, entryTime: i, entryPrice: 1, exitTime: i + 1, exitPrice: 1, return: 0 });
-    const busy = { ...synthetic, run: () => ({ metrics: { score: 1 }, trades: Array.from({ length: 2500 }, (_, i) => trade(i)) }) };
-    const saved: ResultSummary[] = [];
-    const { d } = deps({ strategy: busy, saveSummary: async (s) => void saved.push(s) });
-    await runChunk(chunk(1), d);
-    expect(saved[0]!.trades).toHaveLength(1000);
-    expect(saved[0]!.tradesOmitted).toBe(1500);
-    expect(saved[0]!.trades[499]!.entryTime).toBe(499);
-    expect(saved[0]!.trades[500]!.entryTime).toBe(2000);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TaskChunkMessage, type ResultSummary } from "../../schema";
+import { isMaterializeMessage, MaterializeMessage, TaskChunkMessage } from "../../schema";
 import { loadConfig } from "../../lib/config";
 import { createLogger, type Logger } from "../../lib/log";
 import { acquireDatasetBars, datasetCacheKey } from "../datasets/service";
@@ -7,7 +7,7 @@ import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
-import { putResultSummary } from "../results/store";
+import { materializeDetails } from "./materialize";
 import { runChunk } from "./run-chunk";
 
 /** The dead-letter queue of the task queue (wrangler.toml): its messages are chunks the queue gave up on. */
@@ -23,16 +23,21 @@ export function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promis
   return batch.queue === DEAD_LETTER_QUEUE ? handleDeadLetters(batch, env) : handleTaskBatch(batch, env);
 }
 
-/** Queue consumer: each message is one chunk; chunks of a batch run side by side. */
+const issuesOf = (error: z.ZodError): string => error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+
+const redeliver = (message: Message<unknown>) => message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
+
+/** Queue consumer: each message is one chunk, or a job's results to materialize; messages of a batch run side by side. */
 export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.LOG_LEVEL });
   await Promise.all(
     batch.messages.map(async (message) => {
+      if (isMaterializeMessage(message.body)) return handleMaterialize(message, env, log);
       const parsed = TaskChunkMessage.safeParse(message.body);
       if (!parsed.success) {
         // It would fail the same way on every delivery: tell the job, if the message names one, and drop it.
-        const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+        const issues = issuesOf(parsed.error);
         log.error("queue.bad_message", { messageId: message.id, issues });
         await abandon(env, log, message, `the consumer could not read the chunk's message (${issues})`);
         return;
@@ -53,24 +58,49 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
           // Upload ids are unique within a tenant only: the cache key includes the tenant.
           cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
           report: (report) => stub.report(report),
-          saveSummary: (summary: ResultSummary) => putResultSummary(env.RESULTS, summary),
         });
         chunkLog.debug("chunk.consumed", { tasks: chunk.tasks.length, ran, stopped });
         message.ack();
       } catch (err) {
         // The job's DO did not take the report: redeliver; it ignores whatever it already counted.
         chunkLog.warn("chunk.report_failed", { attempts: message.attempts, message: err instanceof Error ? err.message : String(err) });
-        message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
+        redeliver(message);
       }
     }),
   );
+}
+
+/** Stores the details of a job's Top-N (see materializeDetails); a failure redelivers the message, up to the queue's retries. */
+async function handleMaterialize(message: Message<unknown>, env: Env, log: Logger): Promise<void> {
+  const parsed = MaterializeMessage.safeParse(message.body);
+  if (!parsed.success) {
+    // It would fail the same way on every delivery; its results are computed when opened instead.
+    log.error("queue.bad_message", { messageId: message.id, issues: issuesOf(parsed.error) });
+    message.ack();
+    return;
+  }
+  const { jobId, tenant, indexes } = parsed.data;
+  const jobLog = log.with({ jobId, tenant });
+  try {
+    const done = await materializeDetails(parsed.data, env, seriesCache, jobLog);
+    jobLog.info("results.materialized", { tasks: indexes.length, ...done });
+    message.ack();
+  } catch (err) {
+    jobLog.warn("results.materialize_failed", { attempts: message.attempts, message: err instanceof Error ? err.message : String(err) });
+    redeliver(message);
+  }
 }
 
 /** The queue gave up on these chunks after its retries: each job's DO fails their attempts, so the job goes on. */
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const log = createLogger({ level: loadConfig(env).LOG_LEVEL });
   await Promise.all(
-    batch.messages.map((message) => abandon(env, log, message, "the queue gave up on the chunk's message after its retries (dead-lettered)")),
+    batch.messages.map(async (message) => {
+      if (!isMaterializeMessage(message.body)) return abandon(env, log, message, "the queue gave up on the chunk's message after its retries (dead-lettered)");
+      // Nothing waits for it: those results are computed when first opened instead.
+      log.warn("results.materialize_dead_lettered", { messageId: message.id });
+      message.ack();
+    }),
   );
 }
 
@@ -87,6 +117,6 @@ async function abandon(env: Env, log: Logger, message: Message<unknown>, reason:
     message.ack();
   } catch (err) {
     log.warn("queue.abandon_failed", { messageId: message.id, message: err instanceof Error ? err.message : String(err) });
-    message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
+    redeliver(message);
   }
 }

@@ -1,9 +1,8 @@
-import { MAX_STORED_TRADES, type ChunkReport, type ReportAck, type ResultSummary, type TaskChunkMessage, type TaskOutcome, type TradeRecord } from "../../schema";
+import { taskIdOf, type ChunkReport, type ReportAck, type TaskChunkMessage, type TaskOutcome } from "../../schema";
 import { taskErrorOf, type TaskError } from "../../lib/errors";
 import type { Lease } from "../datasets/byte-budget-cache";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
-import { resultSummaryIdOf } from "../results/store";
 
 export interface ChunkDeps {
   strategy: Strategy;
@@ -14,22 +13,15 @@ export interface ChunkDeps {
   loadBars: () => Promise<Lease<Bars>>;
   cache: SeriesCache;
   report: (report: ChunkReport) => Promise<ReportAck>;
-  saveSummary: (summary: ResultSummary) => Promise<void>;
   now?: () => number;
 }
 
-
-/** A fast-flipping strategy on a long series trades on most bars: keep the ends, count the rest. */
-function storedTrades(trades: TradeRecord[]): Pick<ResultSummary, "trades" | "tradesOmitted"> {
-  if (trades.length <= MAX_STORED_TRADES) return { trades, tradesOmitted: 0 };
-  const half = MAX_STORED_TRADES / 2;
-  return { trades: [...trades.slice(0, half), ...trades.slice(-half)], tradesOmitted: trades.length - MAX_STORED_TRADES };
-}
-
 /**
- * Runs one chunk's backtests one after another. Every `checkinMs` of work (the job's DO says how
- * long) it reports what finished and learns whether to go on, so a cancel or early stop halts it
- * within about that long.
+ * Runs one chunk's backtests one after another, metrics only: a result's details (equity curve,
+ * trades) are computed when someone asks for them (worker/results/details.ts), so the hot path
+ * writes nothing per task, and each success names its task id as its result summary id. Every
+ * `checkinMs` of work (the job's DO says how long) it reports what finished and learns whether to
+ * go on, so a cancel or early stop halts it within about that long.
  */
 export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promise<{ ran: number; stopped: boolean }> {
   const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
@@ -61,15 +53,9 @@ async function runTasks(
   bars: Bars | null,
   loadError: TaskError | null,
 ): Promise<{ ran: number; stopped: boolean }> {
-
-  let pending: { outcome: TaskOutcome; save: Promise<void> | null }[] = [];
-  const flush = async (done: boolean): Promise<ReportAck> => {
-    const settled = await Promise.allSettled(pending.map((p) => p.save));
-    const outcomes = pending.map(({ outcome }, i): TaskOutcome => {
-      const saved = settled[i]!;
-      if (saved.status === "fulfilled" || !outcome.ok) return outcome;
-      return { ...outcome, ok: false, errorKind: "UpstreamError", errorMessage: `storing the result summary failed: ${String(saved.reason)}` };
-    });
+  let pending: TaskOutcome[] = [];
+  const flush = (done: boolean): Promise<ReportAck> => {
+    const outcomes = pending;
     pending = [];
     return deps.report({ chunkId: chunk.chunkId, outcomes, done });
   };
@@ -81,33 +67,13 @@ async function runTasks(
     const queueWaitMs = Math.max(0, Date.now() - chunk.enqueuedAt);
     try {
       if (loadError) throw loadError;
-      const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache, options: chunk.options });
+      const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache, options: chunk.options, detail: false });
       const execMs = now() - started;
-      const id = resultSummaryIdOf(chunk.jobId, task.index, task.attempt);
-      const save = deps.saveSummary({
-        id,
-        jobId: chunk.jobId,
-        tenant: chunk.tenant,
-        index: task.index,
-        attempt: task.attempt,
-        strategy: chunk.strategy,
-        dataset: chunk.dataset,
-        params: task.params,
-        metrics: result.metrics,
-        annualisation: bars?.annualisation ?? null,
-        equity: result.equity ?? [],
-        ...storedTrades(result.trades ?? []),
-        execMs,
-        createdAt: new Date().toISOString(),
-      });
-      pending.push({ outcome: { ok: true, index: task.index, attempt: task.attempt, metrics: result.metrics, resultSummaryId: id, queueWaitMs, execMs }, save });
+      pending.push({ ok: true, index: task.index, attempt: task.attempt, metrics: result.metrics, resultSummaryId: taskIdOf(chunk.jobId, task.index), queueWaitMs, execMs });
     } catch (err) {
       const error = taskErrorOf(err);
       const execMs = now() - started;
-      pending.push({
-        outcome: { ok: false, index: task.index, attempt: task.attempt, errorKind: error.kind, errorMessage: error.message, queueWaitMs, execMs },
-        save: null,
-      });
+      pending.push({ ok: false, index: task.index, attempt: task.attempt, errorKind: error.kind, errorMessage: error.message, queueWaitMs, execMs });
     }
     ran++;
     if (now() - lastCheckin >= checkinMs && ran < chunk.tasks.length) {

@@ -2,6 +2,13 @@ import { InternalError, ParamInvalid, taskErrorOf } from "../../lib/errors";
 import type { BacktestResult, RunContext, Strategy } from "./types";
 
 /**
+ * Part of every stored result detail's content key (worker/results/content-key.ts): bump it with
+ * any change that alters a result (metrics, equity curve, trades, their limits), so details stored
+ * by an older engine are never served for the new one.
+ */
+export const ENGINE_VERSION = 1;
+
+/**
  * Runs one backtest. Whatever escapes is a TaskError (an unexpected throw becomes InternalError),
  * and the result carries every declared metric as a finite number, since scores are ranked and
  * stored as JSON (a non-finite one is ParamInvalid: the data decided it, a retry would not help).

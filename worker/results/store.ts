@@ -1,21 +1,25 @@
-import { ResultSummary } from "../../schema";
+import { ResultDetail } from "../../schema";
 import { UpstreamError } from "../../lib/errors";
 
-export const resultSummaryIdOf = (jobId: string, index: number, attempt: number): string => `${jobId}.${index}.a${attempt}`;
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Result summaries live under the tenant's prefix: a lookup can never reach another tenant's. */
-const keyOf = (tenant: string, id: string): string => `${tenant}/results/${id}.json`;
-
-export async function putResultSummary(bucket: R2Bucket, summary: ResultSummary): Promise<void> {
-  await bucket.put(keyOf(summary.tenant, summary.id), JSON.stringify(summary), { httpMetadata: { contentType: "application/json" } });
-}
-
-export async function getResultSummary(bucket: R2Bucket, tenant: string, id: string): Promise<ResultSummary | null> {
+/** A stored result detail under its content key (see content-key.ts); null when none is, or it is unreadable (it is then computed and stored again). */
+export async function getResultDetail(bucket: R2Bucket, key: string): Promise<ResultDetail | null> {
   let object: R2ObjectBody | null;
   try {
-    object = await bucket.get(keyOf(tenant, id));
+    object = await bucket.get(key);
   } catch (err) {
-    throw new UpstreamError(`reading result ${id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UpstreamError(`reading result detail ${key} failed: ${message(err)}`);
   }
-  return object ? ResultSummary.parse(await object.json()) : null;
+  if (!object) return null;
+  const parsed = ResultDetail.safeParse(await object.json().catch(() => null));
+  return parsed.success ? parsed.data : null;
+}
+
+export async function putResultDetail(bucket: R2Bucket, key: string, detail: ResultDetail): Promise<void> {
+  try {
+    await bucket.put(key, JSON.stringify(detail), { httpMetadata: { contentType: "application/json" } });
+  } catch (err) {
+    throw new UpstreamError(`storing result detail ${key} failed: ${message(err)}`);
+  }
 }
