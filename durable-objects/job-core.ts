@@ -53,6 +53,7 @@ export interface FlushPlan {
 export type JobEvent =
   | { type: "dispatch" }
   | { type: "sent"; chunkIds: string[] }
+  | { type: "materializeSent" }
   | { type: "sendFailed"; chunkIds: string[]; message: string }
   | { type: "report"; report: ChunkReport }
   | { type: "alarm" }
@@ -150,6 +151,7 @@ export function initialState(input: StartInput, cfg: CoreConfig): JobState {
     d1RetryAt: 0,
     sendFailures: 0,
     sendPausedUntil: 0,
+    materialize: null,
   };
   return { job, grid, open: new Map(), chunks: new Map() };
 }
@@ -184,6 +186,7 @@ export function nextAlarmAt(state: JobState, cfg: CoreConfig, now: number): numb
       if (retry < Infinity) times.push(Math.max(retry, job.sendPausedUntil));
     }
   }
+  if (job.materialize !== null) times.push(Math.max(job.sendPausedUntil, now));
   if (d1Owed(state)) times.push(Math.max(job.d1RetryAt, now + (isTerminal(job.status) ? 0 : cfg.D1_FLUSH_MS)));
   return times.length === 0 ? null : Math.min(...times);
 }
@@ -219,6 +222,10 @@ class Transition {
         break;
       case "sent":
         if (this.job.sendFailures > 0) this.job.sendFailures = 0;
+        break;
+      case "materializeSent":
+        this.job.materialize = null;
+        this.job.sendFailures = 0;
         break;
       case "sendFailed":
         this.sendFailed(event.chunkIds, event.message);
@@ -394,6 +401,8 @@ class Transition {
     job.status = status;
     job.stopReason = stopReason;
     job.finishedAt = this.iso();
+    // The best results should open at once: the shell asks the consumer to store their details.
+    if (job.topN.length > 0) job.materialize = job.topN.map((e) => e.index);
     this.visible();
     this.count(JOBS_ENDED.name, { status });
     const event = status === "early-stopped" ? "job.early_stopped" : status === "canceled" ? "job.canceled" : "job.ended";

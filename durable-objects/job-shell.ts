@@ -1,4 +1,4 @@
-import type { ChunkReport, Job, ListTasksQuery, Page, ReportAck, Task, TaskChunkMessage } from "../schema";
+import type { ChunkReport, Job, ListTasksQuery, Page, QueueMessage, ReportAck, Task } from "../schema";
 import type { Logger } from "../lib/log";
 import { packSendBatches } from "./chunking";
 import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
@@ -24,7 +24,7 @@ export interface JobPorts {
   now(): number;
   seed(): number;
   token(): string;
-  send(messages: TaskChunkMessage[]): Promise<void>;
+  send(messages: QueueMessage[]): Promise<void>;
   /** Runs a batch of statements prepared on `db` atomically. */
   writeD1(statements: D1PreparedStatement[]): Promise<unknown>;
   writePoint(point: AnalyticsEngineDataPoint): void;
@@ -97,7 +97,10 @@ export class JobShell {
   async cancel(reason?: string, requestId?: string): Promise<CancelResult> {
     if (!this.state) return { outcome: "not-found" };
     const result = this.apply({ type: "cancel", reason: reason ?? null, ...(requestId ? { requestId } : {}) });
-    if (result.cancel === "canceled") await this.arm();
+    if (result.cancel === "canceled") {
+      await this.arm();
+      await this.sendMaterialize();
+    }
     const job = jobView(this.state.job, this.ports.now());
     return result.cancel === "conflict" ? { outcome: "conflict", job } : { outcome: result.cancel ?? "canceled", job };
   }
@@ -108,6 +111,7 @@ export class JobShell {
     const result = this.apply({ type: "report", report });
     await this.dispatch();
     await this.arm();
+    await this.sendMaterialize();
     return result.ack ?? { continue: false, accepted: 0, checkinMs: checkinMsFor(this.state.job.spec, this.cfg) };
   }
 
@@ -117,6 +121,7 @@ export class JobShell {
     this.apply({ type: "abandoned", chunkId, reason: reason.slice(0, 500) });
     await this.dispatch();
     await this.arm();
+    await this.sendMaterialize();
   }
 
   /** Leases and retries first, with the next alarm armed before D1 is written: they never wait behind it. */
@@ -125,6 +130,7 @@ export class JobShell {
     try {
       this.apply({ type: "alarm" });
       await this.dispatch();
+      await this.sendMaterialize();
     } finally {
       await this.arm();
     }
@@ -198,6 +204,19 @@ export class JobShell {
         if (sent) this.apply({ type: "sent", chunkIds });
       }
     }
+  }
+
+  /** Sends the job's materialize outbox, if it holds the ended job's Top-N; a refusal waits like a chunk's. */
+  private async sendMaterialize(): Promise<void> {
+    const job = this.state!.job;
+    if (job.materialize === null || this.ports.now() < job.sendPausedUntil) return;
+    try {
+      await this.ports.send([{ v: 1, kind: "materialize", jobId: job.id, tenant: job.tenant, indexes: job.materialize }]);
+    } catch (err) {
+      this.apply({ type: "sendFailed", chunkIds: [], message: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    this.apply({ type: "materializeSent" });
   }
 
   /**

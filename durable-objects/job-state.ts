@@ -52,6 +52,8 @@ export interface JobRow {
   /** Queue sends refused in a row, and until when dispatch pauses. */
   sendFailures: number;
   sendPausedUntil: number;
+  /** An outbox: the Top-N whose details the consumer should store now the job ended; null once sent. */
+  materialize: number[] | null;
 }
 
 export interface TaskRow {

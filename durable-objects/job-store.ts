@@ -172,4 +172,5 @@ const V1_DEFAULTS = (data: Omit<JobRow, "spec">) => ({
   d1RetryAt: 0,
   sendFailures: 0,
   sendPausedUntil: 0,
+  materialize: null,
 });

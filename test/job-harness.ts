@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { loadConfig } from "../lib/config";
 import { createGrid } from "../lib/grid";
 import { createLogger } from "../lib/log";
-import { JobSpec, type ErrorKind, type JobSpecInput, type TaskChunkMessage, type TaskOutcome } from "../schema";
+import { isMaterializeMessage, JobSpec, type ErrorKind, type JobSpecInput, type MaterializeMessage, type TaskChunkMessage, type TaskOutcome } from "../schema";
 import type { StartInput } from "../durable-objects/job-core";
 import { JobShell, type JobPorts } from "../durable-objects/job-shell";
 
@@ -42,6 +42,7 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   let stub = stubOf();
   const sent: TaskChunkMessage[] = [];
   const points: AnalyticsEngineDataPoint[] = [];
+  const materialized: MaterializeMessage[] = [];
   const clock = { now: Date.now() + 10 * 86_400_000 };
   const ports: JobPorts = {
     now: () => clock.now,
@@ -56,7 +57,7 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
     send: async (messages) => {
       if (faults.hangSends) return new Promise<void>(() => {});
       if (faults.failSends) throw new Error("queue unavailable");
-      sent.push(...messages);
+      for (const m of messages) isMaterializeMessage(m) ? materialized.push(m as MaterializeMessage) : sent.push(m as TaskChunkMessage);
     },
     writeD1: (statements) => (faults.writeD1 ? faults.writeD1(statements, () => env.DB.batch(statements)) : env.DB.batch(statements)),
     writePoint: (point) => void points.push(point),
@@ -120,7 +121,7 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
     execMs: 2,
   });
   const retryAtOf = async (index: number) => (await sql<{ retry_at: number }>("SELECT retry_at FROM tasks WHERE idx = ?", index))[0]!.retry_at;
-  return { jobId, stub, sent, points, clock, faults, job, started, alarm, alarmAt, sql, restart, ok, fail, retryAtOf };
+  return { jobId, stub, sent, materialized, points, clock, faults, job, started, alarm, alarmAt, sql, restart, ok, fail, retryAtOf };
 }
 
 /** A one-task job's first attempt fails with UpstreamError, its retry succeeds with `score`. */

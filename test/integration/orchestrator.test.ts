@@ -294,6 +294,31 @@ describe("a wide job's D1 projection", () => {
   });
 });
 
+describe("the Top-N's details when a job ends", () => {
+  it("are asked of the consumer once, with the Top-N's indexes, and again after a refused send", async () => {
+    const h = await harness(grid(3, { concurrencyLimit: 3, topN: 2 }));
+    const chunks = h.sent.splice(0);
+    expect(chunks).toHaveLength(3);
+    for (const [i, m] of chunks.entries()) {
+      // The Queue refuses the send that follows the last result.
+      if (i === 2) h.faults.failSends = true;
+      await h.job.report({ chunkId: m.chunkId, outcomes: m.tasks.map((t) => h.ok(t, { score: t.params.a as number })), done: true });
+    }
+    expect((await h.job.status())!.status).toBe("succeeded");
+    expect(h.materialized).toEqual([]);
+    h.faults.failSends = false;
+    // The alarms that follow flush D1 and, once the send pause is over, send the Top-N.
+    for (let i = 0; i < 5 && h.materialized.length === 0; i++) {
+      h.clock.now = Math.max(h.clock.now, (await h.alarmAt()) ?? h.clock.now);
+      await h.alarm();
+    }
+    expect(h.materialized).toEqual([{ v: 1, kind: "materialize", jobId: h.jobId, tenant: "tenant-a", indexes: [2, 1] }]);
+    h.clock.now += 60_000;
+    await h.alarm();
+    expect(h.materialized).toHaveLength(1);
+  });
+});
+
 describe("nothing stuck, nothing silently dropped", () => {
   it("fails the task of a chunk that never starts after MAX_REQUEUES requeues, and the job ends", async () => {
     const h = await harness(grid(1, { maxRetries: 3 }));
