@@ -20,16 +20,22 @@ export interface Grid {
   paramsAt(index: number): ParamSet;
   /** Whether the combination at `index` satisfies every constraint. */
   accepts(index: number): boolean;
-  /** The first accepted index at or after `from`; `size` when there is none. A few steps per axis, however far it jumps. */
+  /**
+   * The first accepted index at or after `from`; `size` when there is none. A few binary searches per
+   * axis, however far it jumps; the first call indexes each group of linked parameters (one pass).
+   */
   nextAccepted(from: number): number;
-  /** Accepted combinations, at most `limit`. Throws ConstraintWorkExceeded past the grid's work budget. */
+  /** Accepted combinations, at most `limit`. */
   countAccepted(limit?: number): number;
   /** Work spent on constraints so far, in units of about one value comparison: what `maxWork` bounds. */
   readonly work: number;
 }
 
 export interface GridOptions {
-  /** Work one resolution of the constraints may take (building the values, then counting or indexing). */
+  /**
+   * Work one resolution of the constraints may take (building the values, then counting or indexing):
+   * past it, accepts, nextAccepted and countAccepted throw ConstraintWorkExceeded.
+   */
   maxWork?: number;
 }
 
