@@ -1,6 +1,6 @@
 import { TERMINAL_JOB_STATUSES, taskIdOf, type ChunkReport, type ErrorKind, type JobSpec, type JobStatus, type ReportAck, type StopReason, type TaskChunkMessage, type TaskOutcome } from "../schema";
 import type { Config } from "../lib/config";
-import { compare, createGrid } from "../lib/grid";
+import { compare, createAdmittedGrid } from "../lib/grid";
 import type { LogFields, LogLevel } from "../lib/log";
 import { JOB_EXEC, JOB_RETRY, JOBS_ENDED, QUEUE_WAIT, TASKS_ENDED, histogramSeries, labelString } from "../lib/metrics/definitions";
 import { retryDelayMs } from "./backoff";
@@ -117,7 +117,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 export function initialState(input: StartInput, cfg: CoreConfig): JobState {
-  const grid = createGrid(input.spec.params, input.spec.constraints);
+  const grid = createAdmittedGrid(input.spec.params, input.spec.constraints);
   const job: JobRow = {
     id: input.jobId,
     tenant: input.tenant,
@@ -158,7 +158,7 @@ export function initialState(input: StartInput, cfg: CoreConfig): JobState {
 
 /** Rebuilds the in-memory state from persisted rows (a restart): chunks regain their task sets. */
 export function restoreState(job: JobRow, open: TaskRow[], chunks: ChunkRow[]): JobState {
-  const state: JobState = { job, grid: createGrid(job.spec.params, job.spec.constraints), open: new Map(), chunks: new Map() };
+  const state: JobState = { job, grid: createAdmittedGrid(job.spec.params, job.spec.constraints), open: new Map(), chunks: new Map() };
   for (const c of chunks) state.chunks.set(c.id, { ...c, tasks: new Set() });
   for (const t of open) {
     state.open.set(t.idx, t);

@@ -38,8 +38,6 @@ export type CancelResult =
   | { outcome: "conflict"; job: Job }
   | { outcome: "not-found" };
 
-/** Grid indexes one page of the task list may scan for never-dispatched tasks. */
-const MAX_SCAN_PER_PAGE = 100_000;
 /** D1 writes one alarm makes before it leaves the rest to the next one, so leases never wait long behind D1. */
 const FLUSHES_PER_ALARM = 4;
 
@@ -147,20 +145,15 @@ export class JobShell {
     const after = query.cursor === undefined ? -1 : Number(query.cursor);
     const items = this.store.listTasks(after, query.limit, query.status).map((t) => taskView(job, grid, t));
     const undispatched = isTerminal(job.status) ? "canceled" : "queued";
-    let scannedTo: number | null = null;
     if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
-      // Constraints can leave long runs of rejected indexes: a page scans a bounded stretch of grid.
-      const from = Math.max(after + 1, job.nextIndex);
-      const end = Math.min(grid.size, from + MAX_SCAN_PER_PAGE);
+      // Never-dispatched tasks come from the grid; nextAccepted jumps over rejected runs in bounded work.
       const updatedAt = new Date(this.ports.now()).toISOString();
-      let idx = from;
-      for (; idx < end && items.length < query.limit; idx++) {
-        if (grid.accepts(idx)) items.push(taskView(job, grid, freshTask(idx, undispatched, updatedAt)));
+      for (let idx = grid.nextAccepted(Math.max(after + 1, job.nextIndex)); idx < grid.size && items.length < query.limit; idx = grid.nextAccepted(idx + 1)) {
+        items.push(taskView(job, grid, freshTask(idx, undispatched, updatedAt)));
       }
-      if (idx < grid.size && items.length < query.limit) scannedTo = idx - 1;
     }
     const last = items.at(-1);
-    const cursor = scannedTo ?? (last !== undefined && items.length === query.limit ? last.index : null);
+    const cursor = last !== undefined && items.length === query.limit ? last.index : null;
     return { items, nextCursor: cursor === null ? null : String(cursor) };
   }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InternalError } from "./errors";
+import { MAX_CONSTRAINT_WORK } from "./grid";
 import { ApiKeyIndex } from "./secrets";
 
 const bool = z
@@ -28,6 +29,8 @@ export const ConfigSchema = z.object({
   MAX_TASKS_PER_JOB: int(100_000, 1),
   /** With parameter constraints the grid is walked to count what they accept: this bounds the walk. */
   MAX_GRID_BEFORE_CONSTRAINTS: int(10_000_000, 1),
+  /** Work (about one value comparison a unit) counting what the constraints accept may take at submit; past it, 422. */
+  MAX_CONSTRAINT_WORK: int(MAX_CONSTRAINT_WORK, 1),
   /** Exponential backoff of retried tasks: base * 2^(retry-1), capped, with equal jitter. */
   RETRY_BASE_MS: int(1_000),
   RETRY_CAP_MS: int(60_000),

@@ -9,7 +9,7 @@ import { resultDetailOf, resultSummaryOf } from "../../worker/results/summary";
 import worker from "../../worker/index";
 import { createOptimizerClient } from "../../client";
 import { sp500Bars } from "../fixtures";
-import { api, KEY_A, KEY_B, submit, synthetic, waitForEnd } from "../helpers";
+import { api, KEY_A, KEY_B, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
 /** Each strategy on a small grid, shorts on where it has them. */
 const GRIDS: Record<string, JobSpecInput["params"]> = {
@@ -69,30 +69,34 @@ describe("result summaries on demand", () => {
     expect(compared).toBe(2 * (4 + 4 + 2 + 1 + 1 + 1));
   });
 
-  it("write nothing while a job runs, one object on first read, none on the next; a shared built-in run answers each tenant as its own", async () => {
+  it("store the Top-N's details when the job ends, another result's on its first read and none on the next; a shared built-in run answers each tenant as its own", async () => {
     const before = await detailObjects("");
-    const spec: JobSpecInput = { ...specOf("sma-crossover"), params: { fast: { values: [7, 9, 11] }, slow: { values: [60] } } };
+    const spec: JobSpecInput = { ...specOf("sma-crossover"), params: { fast: { values: [7, 9, 11] }, slow: { values: [60] } }, topN: 1 };
     const job = await waitForEnd((await submit(spec)).id);
     expect(job.summary.succeeded).toBe(3);
-    expect(await detailObjects("")).toBe(before);
     const best = job.summary.topN[0]!;
     expect(best.resultSummaryId).toBe(best.taskId);
-    const first = await api<ResultSummary>("GET", `/api/v1/results/${best.resultSummaryId}`);
+    await waitFor(async () => (await detailObjects("")) === before + 1, { what: "the Top-N's details" });
+    const top = await api<ResultSummary>("GET", `/api/v1/results/${best.resultSummaryId}`);
+    expect(top.status).toBe(200);
+    expect(await detailObjects("")).toBe(before + 1);
+    const other = (await tasksOf(job)).find((t) => t.index !== best.index)!;
+    const first = await api<ResultSummary>("GET", `/api/v1/results/${other.resultSummaryId}`);
     expect(first.status).toBe(200);
-    expect(await detailObjects("")).toBe(before + 1);
-    const again = await api<ResultSummary>("GET", `/api/v1/results/${best.resultSummaryId}`);
+    expect(await detailObjects("")).toBe(before + 2);
+    const again = await api<ResultSummary>("GET", `/api/v1/results/${other.resultSummaryId}`);
     expect(again.body).toEqual(first.body);
-    expect(await detailObjects("")).toBe(before + 1);
+    expect(await detailObjects("")).toBe(before + 2);
 
     // Another tenant's id is a 404, never a 403.
     const foreign = await api<ApiErrorBody>("GET", `/api/v1/results/${best.resultSummaryId}`, { key: KEY_B });
     expect(foreign.status).toBe(404);
     // The same backtest on a built-in, run by another tenant, reads the same object, answered as B's task.
-    const other = await waitForEnd((await submit(spec, KEY_B)).id, KEY_B);
-    const bTask = (await tasksOf(other, KEY_B)).find((t) => t.index === best.index)!;
+    const theirs = await waitForEnd((await submit(spec, KEY_B)).id, KEY_B);
+    const bTask = (await tasksOf(theirs, KEY_B)).find((t) => t.index === other.index)!;
     const mine = await api<ResultSummary>("GET", `/api/v1/results/${bTask.resultSummaryId}`, { key: KEY_B });
-    expect(await detailObjects("")).toBe(before + 1);
-    expect(mine.body).toMatchObject({ id: bTask.taskId, jobId: other.id, tenant: "tenant-b", attempt: bTask.attempt, execMs: bTask.execMs, createdAt: other.createdAt });
+    expect(await detailObjects("")).toBe(before + 2);
+    expect(mine.body).toMatchObject({ id: bTask.taskId, jobId: theirs.id, tenant: "tenant-b", attempt: bTask.attempt, execMs: bTask.execMs, createdAt: theirs.createdAt });
     const { id: _a, jobId: _b, tenant: _c, execMs: _d, createdAt: _e, ...shared } = first.body;
     expect(mine.body).toMatchObject(shared);
   });

@@ -1,5 +1,5 @@
 import { JobSpec, type ApiErrorIssue } from "../../schema";
-import { createAxis, createGrid } from "../../lib/grid";
+import { ConstraintWorkExceeded, createAxis, createGrid } from "../../lib/grid";
 import type { Config } from "../../lib/config";
 import { getStrategy } from "../engine/strategies";
 import { ApiError, zodIssues } from "../../lib/errors";
@@ -94,9 +94,21 @@ function checkRawSize(spec: JobSpec, config: Config): void {
 
 /** Counts the combinations the job would run: at least one, and within MAX_TASKS_PER_JOB. */
 function checkGridSize(spec: JobSpec, config: Config): number {
-  const grid = createGrid(spec.params, spec.constraints);
+  const grid = createGrid(spec.params, spec.constraints, { maxWork: config.MAX_CONSTRAINT_WORK });
   if (spec.constraints.length === 0) return grid.size;
-  const accepted = grid.countAccepted(config.MAX_TASKS_PER_JOB + 1);
+  let accepted: number;
+  try {
+    accepted = grid.countAccepted(config.MAX_TASKS_PER_JOB + 1);
+  } catch (err) {
+    if (!(err instanceof ConstraintWorkExceeded)) throw err;
+    // Work, not time, decides: the same spec gets the same answer on any machine, and the DO that runs it never hits it.
+    throw new ApiError("unprocessable", "the optimization cannot run as specified", [
+      {
+        path: "constraints",
+        message: `counting what the constraints accept takes more than ${err.limit} steps on this grid: use rules between two parameters on sorted numeric axes, fewer values, or fewer rules on one parameter`,
+      },
+    ]);
+  }
   if (accepted === 0) gridProblem("no combination satisfies the constraints");
   if (accepted > config.MAX_TASKS_PER_JOB) gridProblem(`the constraints accept more than ${config.MAX_TASKS_PER_JOB} combinations`);
   return accepted;

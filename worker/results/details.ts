@@ -1,5 +1,5 @@
 import { type BacktestOptions, type Job, type ParamSet, type ResultDetail, type ResultSummary, type Task } from "../../schema";
-import { createGrid } from "../../lib/grid";
+import { createAdmittedGrid } from "../../lib/grid";
 import type { Lease } from "../datasets/byte-budget-cache";
 import { runBacktest } from "../engine/run-backtest";
 import { getStrategy } from "../engine/strategies";
@@ -61,7 +61,7 @@ export type ResolvedTask = { ok: true; task: Task; run: DetailRun } | { ok: fals
 /** The job's task at `index` if it succeeded, and its backtest (params from the grid, as the job dispatched them). */
 export async function resolveTask(stub: JobStub, tenant: string, job: Job, index: number): Promise<ResolvedTask> {
   const missing = { ok: false, reason: `job ${job.id} has no task ${index}` } as const;
-  const grid = createGrid(job.spec.params, job.spec.constraints);
+  const grid = createAdmittedGrid(job.spec.params, job.spec.constraints);
   if (index >= grid.size || !grid.accepts(index)) return missing;
   // Tasks list in grid order: the page after index - 1 starts with this one.
   const page = await stub.listTasks({ limit: 1, ...(index > 0 ? { cursor: String(index - 1) } : {}) });
