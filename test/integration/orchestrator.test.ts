@@ -3,6 +3,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { retryDelayMs } from "../../durable-objects/backoff";
 import { IO_BACKOFF, seededRandom } from "../../durable-objects/job-core";
+import type { Job } from "../../schema";
+import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
+import { createSeriesCache } from "../../worker/engine/series-cache";
+import { synthetic } from "../../worker/engine/strategies/synthetic";
 import { config, failOnceThenSucceed, grid, jobHarness as harness, SEED, startInput } from "../job-harness";
 
 /** The jitter the harness's fixed seed gives the first draw of each event. */
@@ -452,5 +456,83 @@ describe("nothing stuck, nothing silently dropped", () => {
     expect(specBound).toEqual([true, ...specBound.slice(1).map(() => false)]);
     const row = await env.DB.prepare("SELECT spec, status FROM optimization_jobs WHERE id = ?").bind(h.jobId).first<{ spec: string; status: string }>();
     expect(JSON.parse(row!.spec).name).toBe("x".repeat(200));
+  });
+});
+
+describe("the consumer and the job's DO on a clock that moves only at I/O (as on Workers)", () => {
+  /** Each backtest costs `TASK_MS` of CPU that the shared clock shows at the next report. */
+  const TASK_MS = 5;
+  const RTT_MS = 2;
+
+  function productionConsumer(h: Awaited<ReturnType<typeof harness>>, beforeReport: () => Promise<void> = async () => {}): ChunkDeps {
+    let cpu = 0;
+    return {
+      strategy: { ...synthetic, run: (ctx) => ((cpu += TASK_MS), synthetic.run(ctx)) },
+      loadBars: () => {
+        throw new Error("synthetic needs no bars");
+      },
+      cache: createSeriesCache(),
+      now: () => h.clock.now,
+      report: async (r) => {
+        h.clock.now += cpu + RTT_MS;
+        cpu = 0;
+        await beforeReport();
+        return h.job.report(r);
+      },
+    };
+  }
+
+  it("sizes chunks from real task times and keeps stats and the ETA sensible", async () => {
+    const h = await harness(grid(2_000, { concurrencyLimit: 1 }));
+    const consumer = productionConsumer(h);
+    const sizes: number[] = [];
+    let mid: Job | null = null;
+    for (let i = 0; i < 100 && h.sent.length > 0; i++) {
+      const m = h.sent.shift()!;
+      sizes.push(m.tasks.length);
+      await runChunk(m, consumer);
+      if (i === 3) mid = await h.job.status();
+    }
+    const job = (await h.job.status())!;
+    expect(job.status).toBe("succeeded");
+    // About TARGET_CHUNK_MS of work a chunk, not MAX_CHUNK_TASKS as a clock showing 0 ms would give.
+    const target = config.TARGET_CHUNK_MS / TASK_MS;
+    for (const size of sizes.slice(2, -1)) {
+      expect(size).toBeGreaterThan(target * 0.6);
+      expect(size).toBeLessThan(target * 1.05);
+    }
+    expect(job.stats.exec.mean).toBeGreaterThanOrEqual(TASK_MS);
+    expect(job.stats.exec.mean).toBeLessThan(TASK_MS + RTT_MS);
+    // The ETA while it ran: the remaining tasks at the measured pace, one chunk at a time.
+    const left = mid!.summary.total - mid!.summary.finished;
+    expect(mid!.stats.etaSeconds).toBeGreaterThan((left * TASK_MS) / 1000 * 0.9);
+    expect(mid!.stats.etaSeconds).toBeLessThan((left * (TASK_MS + RTT_MS)) / 1000 * 1.1);
+  });
+
+  it("stops a running chunk at its first check-in after a cancel, and counts nothing it ran after", async () => {
+    const h = await harness(grid(2_000, { concurrencyLimit: 1 }));
+    let cancelAt: number | null = null;
+    let finishedAtCancel = 0;
+    const consumer = productionConsumer(h, async () => {
+      if (cancelAt !== null || h.sent.length > 0) return;
+      const status = (await h.job.status())!;
+      if (status.summary.finished < 300) return;
+      // The user cancels between two check-ins of a chunk that is running.
+      cancelAt = h.clock.now;
+      finishedAtCancel = status.summary.finished;
+      await h.job.cancel("enough");
+    });
+    let ran = 0;
+    let stopped = false;
+    for (let i = 0; i < 100 && h.sent.length > 0 && !stopped; i++) ({ ran, stopped } = await runChunk(h.sent.shift()!, consumer));
+    expect(stopped).toBe(true);
+    expect(cancelAt).not.toBeNull();
+    // The check-in that follows the cancel stops the chunk (test/unit/run-chunk.test.ts bounds the work
+    // between the two), and nothing it reports counts.
+    const job = (await h.job.status())!;
+    expect(job.status).toBe("canceled");
+    expect(job.summary.finished).toBe(finishedAtCancel);
+    expect(ran).toBeGreaterThan(0);
+    expect(h.clock.now - cancelAt!).toBeLessThanOrEqual(RTT_MS * 2);
   });
 });

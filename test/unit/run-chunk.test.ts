@@ -120,3 +120,67 @@ describe("the chunk's bars", () => {
     expect(state.releases).toBe(1);
   });
 });
+
+/**
+ * Workers' clock: it stands still while a backtest computes and moves only at I/O. Each backtest
+ * costs `taskMs` of CPU that the clock shows at the next report, with `rttMs` for the round trip.
+ */
+function productionClock(taskMs: number, rttMs: number, answer: (clock: number, r: ChunkReport) => ReportAck) {
+  let clock = 1_000_000;
+  let cpu = 0;
+  const reports: { at: number; cpuMs: number; report: ChunkReport }[] = [];
+  const strategy = { ...synthetic, run: (ctx: Parameters<typeof synthetic.run>[0]) => ((cpu += taskMs), synthetic.run(ctx)) };
+  const d: ChunkDeps = {
+    strategy,
+    loadBars: () => {
+      throw new Error("synthetic needs no bars");
+    },
+    cache: createSeriesCache(),
+    now: () => clock,
+    report: async (r) => {
+      reports.push({ at: clock, cpuMs: cpu, report: r });
+      clock += cpu + rttMs;
+      cpu = 0;
+      return answer(clock, r);
+    },
+  };
+  return { d, reports, clock: () => clock };
+}
+
+describe("on a clock that moves only at I/O (as on Workers)", () => {
+  const CHECKIN_MS = 100;
+
+  it("still checks in about every checkinMs of work, and reports each task's real time", async () => {
+    const { d, reports } = productionClock(7, 3, (_at, r) => ({ continue: true, accepted: r.outcomes.length, checkinMs: CHECKIN_MS }));
+    expect(await runChunk(chunk(400), d)).toEqual({ ran: 400, stopped: false });
+    // The opening check-in, a probe after the first task, then intervals that grow to the target.
+    const intervals = reports.slice(1).map((r) => r.cpuMs);
+    expect(intervals.slice(0, 2)).toEqual([7, 28]);
+    for (const cpu of intervals.slice(3, -1)) {
+      expect(cpu).toBeGreaterThanOrEqual(CHECKIN_MS / 2);
+      expect(cpu).toBeLessThanOrEqual(CHECKIN_MS);
+    }
+    const outcomes = reports.flatMap((r) => r.report.outcomes);
+    expect(outcomes.map((o) => o.index)).toEqual([...Array(400).keys()]);
+    // Wall time per task with its share of the round trip: never the 0 a frozen clock shows.
+    for (const o of outcomes) {
+      expect(o.execMs).toBeGreaterThanOrEqual(7);
+      expect(o.execMs).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it("halts within one check-in interval of a cancel", async () => {
+    let canceledAt: number | null = null;
+    const { d, reports, clock } = productionClock(7, 3, (at, r) => {
+      // The job is canceled 500 ms into the chunk; the consumer hears of it at its next check-in.
+      if (canceledAt === null && at >= 1_000_500) canceledAt = 1_000_500;
+      return { continue: canceledAt === null, accepted: r.outcomes.length, checkinMs: CHECKIN_MS };
+    });
+    const result = await runChunk(chunk(400), d);
+    expect(result.stopped).toBe(true);
+    expect(result.ran).toBeLessThan(100);
+    // Work done after the cancel: at most one interval's CPU and a round trip.
+    expect(clock() - canceledAt!).toBeLessThanOrEqual(CHECKIN_MS + 3);
+    expect(reports.at(-1)!.report.done).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@ import { taskErrorOf, type TaskError } from "../../lib/errors";
 import type { Lease } from "../datasets/byte-budget-cache";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
+import { firstPace, nextPace } from "./pacing";
 
 export interface ChunkDeps {
   strategy: Strategy;
@@ -19,15 +20,16 @@ export interface ChunkDeps {
 /**
  * Runs one chunk's backtests one after another, metrics only: a result's details (equity curve,
  * trades) are computed when someone asks for them (worker/results/details.ts), so the hot path
- * writes nothing per task, and each success names its task id as its result summary id. Every
- * `checkinMs` of work (the job's DO says how long) it reports what finished and learns whether to
- * go on, so a cancel or early stop halts it within about that long.
+ * writes nothing per task, and each success names its task id as its result summary id. It checks
+ * in with the job's DO every K tasks, K learned from the wall time between reports so that a
+ * check-in comes about every `checkinMs` (the DO says how long) even where the clock stands still
+ * during CPU work; the DO's answer says whether to go on, so a cancel or early stop halts the chunk
+ * within about one interval. Outcomes carry the measured time per task as their `execMs`.
  */
 export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promise<{ ran: number; stopped: boolean }> {
-  const now = deps.now ?? (() => performance.now() + performance.timeOrigin);
+  const now = deps.now ?? (() => Date.now());
   const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false });
   if (!first.continue) return { ran: 0, stopped: true };
-  const checkinMs = first.checkinMs;
 
   let lease: Lease<Bars> | null = null;
   let loadError: TaskError | null = null;
@@ -39,50 +41,59 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
     }
   }
   try {
-    return await runTasks(chunk, deps, now, checkinMs, lease?.value ?? null, loadError);
+    return await runTasks(chunk, deps, now, lease?.value ?? null, loadError);
   } finally {
     lease?.release();
   }
 }
 
+/** An outcome before its report: its time is known only once the report's round trip is measured. */
+type WithoutExec<T> = T extends unknown ? Omit<T, "execMs"> : never;
+type Unpaced = WithoutExec<TaskOutcome>;
+
 async function runTasks(
   chunk: TaskChunkMessage,
   deps: ChunkDeps,
   now: () => number,
-  checkinMs: number,
   bars: Bars | null,
   loadError: TaskError | null,
 ): Promise<{ ran: number; stopped: boolean }> {
-  let pending: TaskOutcome[] = [];
-  const flush = (done: boolean): Promise<ReportAck> => {
-    const outcomes = pending;
-    pending = [];
-    return deps.report({ chunkId: chunk.chunkId, outcomes, done });
+  let pace = firstPace();
+  let pending: Unpaced[] = [];
+  let intervalTasks = 0;
+  // Read after the last I/O (the first check-in, the data load): where the first interval starts.
+  let intervalStart = now();
+  /** Reports what finished; the first report of a chunk, its pace unknown, is a probe that carries none. */
+  const report = async (done: boolean): Promise<ReportAck> => {
+    const probe = pace.msPerTask === null && !done;
+    const execMs = pace.msPerTask ?? 0;
+    const outcomes = probe ? [] : pending.map((o): TaskOutcome => ({ ...o, execMs }));
+    if (!probe) pending = [];
+    const ack = await deps.report({ chunkId: chunk.chunkId, outcomes, done });
+    const end = now();
+    pace = nextPace(pace, end - intervalStart, intervalTasks, ack.checkinMs);
+    intervalStart = end;
+    intervalTasks = 0;
+    return ack;
   };
 
   let ran = 0;
-  let lastCheckin = now();
   for (const task of chunk.tasks) {
-    const started = now();
     const queueWaitMs = Math.max(0, Date.now() - chunk.enqueuedAt);
     try {
       if (loadError) throw loadError;
       const result = await runBacktest(deps.strategy, { bars: bars!, params: task.params, attempt: task.attempt, cache: deps.cache, options: chunk.options, detail: false });
-      const execMs = now() - started;
-      pending.push({ ok: true, index: task.index, attempt: task.attempt, metrics: result.metrics, resultSummaryId: taskIdOf(chunk.jobId, task.index), queueWaitMs, execMs });
+      pending.push({ ok: true, index: task.index, attempt: task.attempt, metrics: result.metrics, resultSummaryId: taskIdOf(chunk.jobId, task.index), queueWaitMs });
     } catch (err) {
       const error = taskErrorOf(err);
-      const execMs = now() - started;
-      pending.push({ ok: false, index: task.index, attempt: task.attempt, errorKind: error.kind, errorMessage: error.message, queueWaitMs, execMs });
+      pending.push({ ok: false, index: task.index, attempt: task.attempt, errorKind: error.kind, errorMessage: error.message, queueWaitMs });
     }
     ran++;
-    if (now() - lastCheckin >= checkinMs && ran < chunk.tasks.length) {
-      const ack = await flush(false);
-      checkinMs = ack.checkinMs;
-      lastCheckin = now();
-      if (!ack.continue) return { ran, stopped: true };
+    intervalTasks++;
+    if (intervalTasks >= pace.tasksPerCheckin && ran < chunk.tasks.length) {
+      if (!(await report(false)).continue) return { ran, stopped: true };
     }
   }
-  await flush(true);
+  await report(true);
   return { ran, stopped: false };
 }
