@@ -69,6 +69,21 @@ describe("byte budget cache", () => {
     expect(cache.heldBytes).toBe(80);
   });
 
+  it("evicts nothing for a load that would not fit even then: it waits, and the idle entry stays cached", async () => {
+    const { cache, reads, loader } = world(100);
+    (await cache.acquire("idle", loader("idle", 30))).release();
+    const held = await cache.acquire("busy", loader("busy", 50));
+    // 60 bytes do not fit beside the 50 in use, even with the idle 30 gone: wait, evicting nothing.
+    const waiting = cache.acquire("big", loader("big", 60));
+    for (let i = 0; i < 10; i++) await tick();
+    expect(reads).toEqual(["idle", "busy"]);
+    (await cache.acquire("idle", loader("idle", 30))).release();
+    expect(reads).toEqual(["idle", "busy"]);
+    held.release();
+    (await waiting).release();
+    expect(reads).toEqual(["idle", "busy", "big"]);
+  });
+
   it("fails an entry bigger than the whole budget without reading it", async () => {
     const { cache, reads, loader } = world(100);
     await expect(cache.acquire("huge", loader("huge", 101))).rejects.toThrow("101 bytes is over 100");

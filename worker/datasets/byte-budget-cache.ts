@@ -43,8 +43,16 @@ export function createByteBudgetCache<T>(maxBytes: number, tooLarge: (bytes: num
   const waiting: { entry: Entry<T>; bytes: number; admit: () => void }[] = [];
   let held = 0;
 
-  /** Frees room for `bytes` by evicting idle entries, least recently used first; whether it fits. */
+  /**
+   * Frees room for `bytes` by evicting idle entries, least recently used first; whether it fits. When
+   * even evicting every idle entry would not make room, it evicts none: the load waits for holders,
+   * and the idle entries stay useful meanwhile.
+   */
   const makeRoom = (bytes: number): boolean => {
+    if (held + bytes <= maxBytes) return true;
+    let idle = 0;
+    for (const entry of entries.values()) if (entry.refs === 0 && entry.loaded) idle += entry.bytes;
+    if (held - idle + bytes > maxBytes) return false;
     for (const [key, entry] of entries) {
       if (held + bytes <= maxBytes) break;
       if (entry.refs > 0 || !entry.loaded) continue;
