@@ -63,18 +63,28 @@ async function runTasks(
   let intervalTasks = 0;
   // Read after the last I/O (the first check-in, the data load): where the first interval starts.
   let intervalStart = now();
-  /** Reports what finished; the first report of a chunk, its pace unknown, is a probe that carries none. */
-  const report = async (done: boolean): Promise<ReportAck> => {
-    const probe = pace.msPerTask === null && !done;
-    const execMs = pace.msPerTask ?? 0;
-    const outcomes = probe ? [] : pending.map((o): TaskOutcome => ({ ...o, execMs }));
-    if (!probe) pending = [];
+  /** One report, and the pace learned from the wall time it closes. */
+  const roundTrip = async (outcomes: TaskOutcome[], done: boolean): Promise<ReportAck> => {
     const ack = await deps.report({ chunkId: chunk.chunkId, outcomes, done });
     const end = now();
     pace = nextPace(pace, end - intervalStart, intervalTasks, ack.checkinMs);
     intervalStart = end;
     intervalTasks = 0;
     return ack;
+  };
+  /**
+   * Reports what finished. While the chunk's pace is unknown the report is a probe that carries no
+   * outcome (their time is what it measures); at the chunk's end the outcomes follow at once.
+   */
+  const report = async (done: boolean): Promise<ReportAck> => {
+    if (pace.msPerTask === null && pending.length > 0) {
+      const probe = await roundTrip([], false);
+      if (!done || !probe.continue) return probe;
+    }
+    const execMs = pace.msPerTask ?? 0;
+    const outcomes = pending.map((o): TaskOutcome => ({ ...o, execMs }));
+    pending = [];
+    return roundTrip(outcomes, done);
   };
 
   let ran = 0;
