@@ -168,11 +168,40 @@ interface JobRun {
   doFile: string | null;
   r2New: number | null;
   r2Before: number | null;
+  /** The consumer's Queue batches during the job, from wrangler dev's log (null when there is none). */
+  batches: { count: number; chunks: number; busyMs: number } | null;
+}
+
+/** wrangler dev's log, where scripts/local-stack.ts writes it for a stack on this port. */
+const wranglerLog = (url: string) => path.join(REPO_ROOT, ".tmp", `wrangler-dev-${new URL(url).port}.log`);
+
+/**
+ * The lines wrangler dev printed for the consumer's batches since byte `from` of its log
+ * ("QUEUE optimizer-tasks 10/10 (214ms)"): locally one batch runs at a time, so their durations add
+ * up to the time the consumer was busy.
+ */
+function queueBatchesSince(logFile: string, from: number): JobRun["batches"] {
+  let text: string;
+  try {
+    text = readFileSync(logFile).subarray(from).toString("utf8");
+  } catch {
+    return null;
+  }
+  let count = 0;
+  let chunks = 0;
+  let busyMs = 0;
+  for (const m of text.matchAll(/QUEUE optimizer-tasks (\d+)\/(\d+) \((\d+)ms\)/g)) {
+    count++;
+    chunks += Number(m[2]);
+    busyMs += Number(m[3]);
+  }
+  return { count, chunks, busyMs };
 }
 
 async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Promise<JobRun> {
   const r2Before = listDir(R2_BLOBS);
   const doBefore = new Set(listDir(DO_DIR) ?? []);
+  const logFrom = fileSize(wranglerLog(url));
   const t0 = performance.now();
   const deadline = t0 + timeoutS * 1000;
   const submitted = Job.parse(await apiCall(url, API_KEY, "POST", "/optimizations", specOf(grid)));
@@ -202,6 +231,7 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
     await sleep(Math.max(0, Math.min(POLL_MS - (performance.now() - pollStarted), deadline - performance.now())));
   }
   const ms = performance.now() - t0;
+  const batches = queueBatchesSince(wranglerLog(url), logFrom);
   if (!isTerminal(job.status)) {
     console.log(`  ${grid.label}: still ${job.status} after ${timeoutS} s (${fmt(job.summary.finished)}/${fmt(job.summary.total)}): canceling it`);
     await apiCall(url, API_KEY, "POST", `/optimizations/${job.id}/cancel`, { reason: "pipeline-bench timeout" }, CANCEL_TIMEOUT_MS).catch(() => undefined);
@@ -212,7 +242,7 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
     samples.push({ finished: job.summary.finished, doBytes: size.db + size.wal, rss: workerdRssBytes() });
   }
   const r2New = r2Before === null ? null : await r2NewObjects(new Set(r2Before), job.summary.topN.length);
-  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before?.length ?? null };
+  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before?.length ?? null, batches };
 }
 
 /**
@@ -308,6 +338,13 @@ function report(grid: Grid, run: JobRun, plain: PlainRun): boolean {
         ` = ${(execTotalMs / plain.bestMs).toFixed(1)}x the plain loop; queue wait mean ${s.queueWait.mean?.toFixed(0)} ms (p95 ${s.queueWait.p95?.toFixed(0)})`,
     );
   }
+  if (run.batches && run.batches.count > 0) {
+    const { count, chunks, busyMs } = run.batches;
+    console.log(
+      `consumer (wrangler dev log): ${count} Queue batches, ${chunks} chunk messages, busy ${(busyMs / 1000).toFixed(2)} s of the ${(run.ms / 1000).toFixed(2)} s` +
+        ` (${((busyMs / plain.bestMs)).toFixed(1)}x the plain loop); idle between batches ${(Math.max(0, run.ms - busyMs) / 1000).toFixed(2)} s`,
+    );
+  }
   storageReport(run);
 
   if (job.status !== "succeeded") {
@@ -351,8 +388,8 @@ function storageReport(run: JobRun): void {
   );
   const withDo = run.samples.filter((s) => s.doBytes !== null);
   if (withDo.length >= 2) {
-    const picks = [0.25, 0.5, 0.75, 1].map((q) => withDo.find((s) => s.finished >= q * n) ?? withDo[withDo.length - 1]!);
-    console.log(`  DO size as tasks finish: ${picks.map((s) => `${fmt(s.finished)} -> ${mb(s.doBytes!)}`).join(", ")}`);
+    const picks = [...new Set(Array.from({ length: 6 }, (_, k) => withDo[Math.round((k * (withDo.length - 1)) / 5)]!))];
+    console.log(`  DO size by tasks finished (${withDo.length} samples): ${picks.map((s) => `${fmt(s.finished)}: ${mb(s.doBytes!)}`).join(", ")}`);
   }
   const rss = run.samples.map((s) => s.rss).filter((r): r is number => r !== null);
   if (rss.length >= 2) console.log(`  workerd memory (RSS, ${rss.length} samples): first ${mb(rss[0]!)}, max ${mb(Math.max(...rss))}, last ${mb(rss[rss.length - 1]!)}`);
