@@ -18,6 +18,7 @@
  *   npm run bench:pipeline -- --url http://127.0.0.1:8787
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -129,25 +130,61 @@ const doBytes = (dbFile: string) => ({ db: fileSize(path.join(DO_DIR, dbFile)), 
 
 const dirBytes = (dir: string, names: readonly string[]) => names.reduce((n, name) => n + fileSize(path.join(dir, name)), 0);
 
-/** workerd processes run from this checkout (wrangler dev's, ours or a --url one started here): their resident memory, summed. */
-function workerdRssBytes(): number | null {
-  let total = 0;
-  let found = false;
+/** The workerd processes run from this checkout (wrangler dev's, ours or a --url one started here). */
+function workerdPids(): string[] {
+  const pids: string[] = [];
   for (const pid of listDir("/proc") ?? []) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (path.basename(readlinkSync(`/proc/${pid}/exe`)) !== "workerd") continue;
-      if (readlinkSync(`/proc/${pid}/cwd`) !== REPO_ROOT) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (rss) {
-        total += Number(rss[1]) * 1024;
-        found = true;
-      }
+      if (path.basename(readlinkSync(`/proc/${pid}/exe`)) === "workerd" && readlinkSync(`/proc/${pid}/cwd`) === REPO_ROOT) pids.push(pid);
     } catch {
       // gone, or not ours to read
     }
   }
-  return found ? total : null;
+  return pids;
+}
+
+/** Their resident memory, summed; null when there is none. */
+function workerdRssBytes(pids: readonly string[]): number | null {
+  let total: number | null = null;
+  for (const pid of pids) {
+    try {
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (rss) total = (total ?? 0) + Number(rss[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Their CPU time (user + system) in ms, summed; null when there is none. */
+function workerdCpuMs(pids: readonly string[]): number | null {
+  let total: number | null = null;
+  for (const pid of pids) {
+    try {
+      // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      total = (total ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** The machine's busy and total CPU time in ms, from /proc/stat (all cores). */
+function machineCpuMs(): { busy: number; total: number } | null {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+    const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,6 +205,8 @@ interface JobRun {
   doFile: string | null;
   r2New: number | null;
   r2Before: number | null;
+  /** workerd's CPU time during the job (ms), and the whole machine's busy share of its CPU time then. */
+  cpu: { workerdMs: number | null; machineBusy: number | null; cores: number };
   /** The consumer's Queue batches during the job, from wrangler dev's log (null when there is none). */
   batches: { count: number; chunks: number; busyMs: number } | null;
 }
@@ -202,6 +241,9 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
   const r2Before = listDir(R2_BLOBS);
   const doBefore = new Set(listDir(DO_DIR) ?? []);
   const logFrom = fileSize(wranglerLog(url));
+  const pids = workerdPids();
+  const cpu0 = workerdCpuMs(pids);
+  const machine0 = machineCpuMs();
   const t0 = performance.now();
   const deadline = t0 + timeoutS * 1000;
   const submitted = Job.parse(await apiCall(url, API_KEY, "POST", "/optimizations", specOf(grid)));
@@ -222,7 +264,7 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
       sampledAt = now;
       doFile ??= (listDir(DO_DIR) ?? []).find((f) => f.endsWith(".sqlite") && !doBefore.has(f)) ?? null;
       const size = doFile ? doBytes(doFile) : null;
-      samples.push({ finished: job.summary.finished, doBytes: size ? size.db + size.wal : null, rss: workerdRssBytes() });
+      samples.push({ finished: job.summary.finished, doBytes: size ? size.db + size.wal : null, rss: workerdRssBytes(pids) });
     }
     if (log && now - printedAt >= 10_000) {
       printedAt = now;
@@ -232,6 +274,13 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
   }
   const ms = performance.now() - t0;
   const batches = queueBatchesSince(wranglerLog(url), logFrom);
+  const cpu1 = workerdCpuMs(pids);
+  const machine1 = machineCpuMs();
+  const cpu = {
+    workerdMs: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+    machineBusy: machine0 && machine1 && machine1.total > machine0.total ? (machine1.busy - machine0.busy) / (machine1.total - machine0.total) : null,
+    cores: os.availableParallelism(),
+  };
   if (!isTerminal(job.status)) {
     console.log(`  ${grid.label}: still ${job.status} after ${timeoutS} s (${fmt(job.summary.finished)}/${fmt(job.summary.total)}): canceling it`);
     await apiCall(url, API_KEY, "POST", `/optimizations/${job.id}/cancel`, { reason: "pipeline-bench timeout" }, CANCEL_TIMEOUT_MS).catch(() => undefined);
@@ -239,10 +288,10 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
   doFile ??= (listDir(DO_DIR) ?? []).find((f) => f.endsWith(".sqlite") && !doBefore.has(f)) ?? null;
   if (doFile) {
     const size = doBytes(doFile);
-    samples.push({ finished: job.summary.finished, doBytes: size.db + size.wal, rss: workerdRssBytes() });
+    samples.push({ finished: job.summary.finished, doBytes: size.db + size.wal, rss: workerdRssBytes(pids) });
   }
   const r2New = r2Before === null ? null : await r2NewObjects(new Set(r2Before), job.summary.topN.length);
-  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before?.length ?? null, batches };
+  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before?.length ?? null, cpu, batches };
 }
 
 /**
@@ -343,6 +392,13 @@ function report(grid: Grid, run: JobRun, plain: PlainRun): boolean {
     console.log(
       `consumer (wrangler dev log): ${count} Queue batches, ${chunks} chunk messages, busy ${(busyMs / 1000).toFixed(2)} s of the ${(run.ms / 1000).toFixed(2)} s` +
         ` (${((busyMs / plain.bestMs)).toFixed(1)}x the plain loop); idle between batches ${(Math.max(0, run.ms - busyMs) / 1000).toFixed(2)} s`,
+    );
+  }
+  const { workerdMs, machineBusy, cores } = run.cpu;
+  if (workerdMs !== null || machineBusy !== null) {
+    console.log(
+      `CPU during the job: workerd ${workerdMs === null ? "not found" : `${(workerdMs / 1000).toFixed(2)} s (${(workerdMs / run.ms).toFixed(2)} of one core)`}` +
+        (machineBusy === null ? "" : `; the whole machine ${(machineBusy * 100).toFixed(0)}% busy of ${cores} cores (this bench, wrangler, and anything else running)`),
     );
   }
   storageReport(run);
