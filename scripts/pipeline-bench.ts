@@ -204,7 +204,7 @@ interface JobRun {
   /** The job's DO SQLite file (the one that appeared in DO_DIR when it was submitted), if found. */
   doFile: string | null;
   r2New: number | null;
-  r2Before: number | null;
+  r2Before: number;
   /** workerd's CPU time during the job (ms), and the whole machine's busy share of its CPU time then. */
   cpu: { workerdMs: number | null; machineBusy: number | null; cores: number };
   /** The consumer's Queue batches during the job, from wrangler dev's log (null when there is none). */
@@ -238,7 +238,8 @@ function queueBatchesSince(logFile: string, from: number): JobRun["batches"] {
 }
 
 async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Promise<JobRun> {
-  const r2Before = listDir(R2_BLOBS);
+  // No blob directory yet on a fresh state: nothing stored so far (the job's Top-N will create it).
+  const r2Before = listDir(R2_BLOBS) ?? [];
   const doBefore = new Set(listDir(DO_DIR) ?? []);
   const logFrom = fileSize(wranglerLog(url));
   const pids = workerdPids();
@@ -290,8 +291,9 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
     const size = doBytes(doFile);
     samples.push({ finished: job.summary.finished, doBytes: size.db + size.wal, rss: workerdRssBytes(pids) });
   }
-  const r2New = r2Before === null ? null : await r2NewObjects(new Set(r2Before), job.summary.topN.length);
-  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before?.length ?? null, cpu, batches };
+  const r2Count = await r2NewObjects(new Set(r2Before), job.summary.topN.length);
+  const r2New = listDir(R2_BLOBS) === null ? null : r2Count;
+  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before.length, cpu, batches };
 }
 
 /**
@@ -430,7 +432,7 @@ function storageReport(run: JobRun): void {
   if (run.r2New === null) console.log(`R2: skipped (no local R2 blobs at ${path.relative(REPO_ROOT, R2_BLOBS)}: a --url server with its state elsewhere?)`);
   else
     console.log(
-      `R2 objects written during the job: ${run.r2New} (Top-N ${run.job.summary.topN.length}, 0 results opened; blob files under .wrangler/state/v3/r2: ${run.r2Before} before, ${(run.r2Before ?? 0) + run.r2New} after)` +
+      `R2 objects written during the job: ${run.r2New} (Top-N ${run.job.summary.topN.length}, 0 results opened; blob files under .wrangler/state/v3/r2: ${run.r2Before} before, ${run.r2Before + run.r2New} after)` +
         (run.r2New === 0 ? ": none new, details are content-keyed and an earlier run stored these" : ""),
     );
   if (!run.doFile) {
