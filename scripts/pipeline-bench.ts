@@ -456,8 +456,7 @@ function storageReport(run: JobRun): void {
 
 // ---------------------------------------------------------------------------------------------
 
-async function run(url: string): Promise<boolean> {
-  const timeoutS = intFlag("timeout-s", args["timeout-s"]);
+async function run(url: string, timeoutS: number): Promise<boolean> {
   const bars = parseOhlcvCsv(readFileSync(CSV, "utf8"));
   const ret = simpleReturns(bars.close);
   console.log(`node ${process.version}, ${bars.length} bars of sp500; server ${url}; state ${path.relative(process.cwd(), STATE) || STATE}`);
@@ -480,4 +479,13 @@ async function run(url: string): Promise<boolean> {
 }
 
 if (args.help) console.log(USAGE);
-else process.exitCode = await benchMain(args.url, run);
+else {
+  let timeoutS = 0;
+  try {
+    timeoutS = intFlag("timeout-s", args["timeout-s"]); // before the stack starts
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+  process.exitCode = await benchMain(args.url, (url) => run(url, timeoutS));
+}
