@@ -136,3 +136,40 @@ export async function waitForJobs<J extends PolledJob>(options: WaitOptions<J>):
   if (process.stdout.isTTY) process.stdout.write("\n");
   return { latest, allEnded };
 }
+
+/** A REST call to /api/v1 answered with an error status (or a body that is not JSON). */
+export class ApiCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One REST call to `${url}/api/v1${path}` as tenant `apiKey`, bounded by timeoutMs (default 30 s).
+ * Resolves with the parsed JSON body of a 2xx; throws ApiCallError naming the route, the status and
+ * the API's error code otherwise. Never retried here: a repeated POST would be a second job.
+ */
+export async function apiCall(url: string, apiKey: string, method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 30_000): Promise<unknown> {
+  const res = await fetch(`${url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok || json === undefined) {
+    const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiCallError(res.status, error?.code, `${method} /api/v1${path}: ${res.status} ${error?.code ?? ""} ${error?.message ?? text.slice(0, 200)}`);
+  }
+  return json;
+}
