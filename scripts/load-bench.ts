@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { Job, Page, Task, type JobSpecInput, type ParamValue, type Summary, type TaskStatus } from "../schema";
-import { benchMain, intFlag, isTerminal, loopbackUrl, mapPool, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
+import { apiCall, ApiCallError, benchMain, intFlag, isTerminal, loopbackUrl, mapPool, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
 import { runWrangler } from "./local-stack";
 
 const USAGE = `Usage: npm run bench:load -- [--jobs N] [--tasks N] [--timeout-s S] [--concurrency N] [--sleep-ms MS] [--url URL] [--skip-d1]
@@ -70,41 +70,14 @@ const SHOW_MISMATCHES = 10;
 // ---------------------------------------------------------------------------------------------
 // REST, as documented in the README (Bearer key, JSON errors).
 
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 class Rest {
   constructor(
     readonly base: string,
     readonly apiKey: string,
   ) {}
 
-  private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${this.base}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new RestError(res.status, error?.code, `${method} ${path}: ${res.status} ${error?.code ?? ""} ${error?.message ?? text.slice(0, 200)}`);
-    }
-    return json;
+  private request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    return apiCall(this.base, this.apiKey, method, path, body, REQUEST_TIMEOUT_MS);
   }
 
   /** GETs are safe to repeat: a network error or a 5xx is tried again (bounded). */
@@ -113,7 +86,7 @@ class Rest {
       try {
         return await this.request("GET", path);
       } catch (err) {
-        const retryable = !(err instanceof RestError) || err.status >= 500;
+        const retryable = !(err instanceof ApiCallError) || err.status >= 500;
         if (!retryable || attempt >= GET_ATTEMPTS) throw err;
         await sleep(500 * attempt);
       }
@@ -542,7 +515,7 @@ async function cancel(t: Tracked, reason: string): Promise<"accepted" | "too lat
     await t.rest.post(`/optimizations/${t.id}/cancel`, { reason });
     return "accepted";
   } catch (err) {
-    if (err instanceof RestError && err.status === 409) return "too late"; // it ended otherwise first
+    if (err instanceof ApiCallError && err.status === 409) return "too late"; // it ended otherwise first
     throw err;
   }
 }
