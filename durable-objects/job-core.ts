@@ -25,6 +25,7 @@ export type CoreConfig = Pick<
   | "DISPATCH_LEASE_MS"
   | "RUN_LEASE_MS"
   | "TARGET_CHUNK_MS"
+  | "MIN_CHUNK_MS"
   | "MAX_CHUNK_TASKS"
   | "CHECKIN_MS"
   | "D1_FLUSH_MS"
@@ -97,8 +98,11 @@ export interface StartInput {
   requestId?: string;
 }
 
-/** A Queue message stays under 128 KB; params are the bulk of it. */
+/** A Queue message stays under 128 KB: a chunk's range is a few bytes, its re-dispatched tasks about 40 each. */
 export const MAX_CHUNK_BYTES = 100_000;
+const BYTES_PER_LISTED_TASK = 40;
+/** Running tasks have a row in memory each: this bounds them whatever the chunk size and concurrency. */
+export const MAX_RUNNING_TASKS = 16_384;
 /** Backoff of D1 writes and Queue sends after failures. */
 export const IO_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 
@@ -203,6 +207,7 @@ class Transition {
   private readonly result: StepResult;
   private readonly random: () => number;
   private readonly now: number;
+  private isoNow: string | undefined;
 
   constructor(
     private readonly state: JobState,
@@ -231,7 +236,9 @@ class Transition {
         this.sendFailed(event.chunkIds, event.message);
         break;
       case "report":
+        // What the report freed is dispatched in the same step: one transaction per report.
         this.report(event.report);
+        this.dispatch();
         break;
       case "alarm":
         this.expireLeases();
@@ -281,7 +288,9 @@ class Transition {
     }
     if (accepted > 0 || report.done) this.visible();
     this.completeIfDone();
-    this.result.ack = { continue: chunk !== null && !isTerminal(job.status), accepted, checkinMs: checkinMsFor(job.spec, this.cfg) };
+    const current = chunk !== null && !isTerminal(job.status);
+    this.result.ack = { continue: current, accepted, checkinMs: checkinMsFor(job.spec, this.cfg) };
+    if (current && report.wantGrid) this.result.ack.grid = { params: job.spec.params, constraints: job.spec.constraints };
   }
 
   private applyOutcome(task: TaskRow, outcome: TaskOutcome): void {
@@ -484,7 +493,10 @@ class Transition {
     this.touch(task);
   }
 
-  /** Claims chunks under the concurrency limit (due retries first); the shell sends them. */
+  /**
+   * Claims chunks under the concurrency limit (due retries first, then a range of never-dispatched
+   * indexes); the shell sends them. A message names its tasks by index only.
+   */
   private dispatch(): void {
     const job = this.job;
     if (isTerminal(job.status) || this.now < job.sendPausedUntil) return;
@@ -496,10 +508,18 @@ class Transition {
       .filter((t) => t.status === "queued" && t.retryAt !== null && t.retryAt <= this.now)
       .sort((a, b) => a.retryAt! - b.retryAt! || a.idx - b.idx);
     let nextDue = 0;
-    while (freeSlots > 0) {
+    while (freeSlots > 0 && job.running < MAX_RUNNING_TASKS) {
       const remaining = due.length - nextDue + (job.total - job.dispatched);
       if (remaining === 0) break;
-      const size = nextChunkSize({ avgExecMs: job.avgExecMs, targetChunkMs: cfg.TARGET_CHUNK_MS, maxChunkTasks: cfg.MAX_CHUNK_TASKS, remaining, freeSlots });
+      const sized = nextChunkSize({
+        avgExecMs: job.avgExecMs,
+        targetChunkMs: cfg.TARGET_CHUNK_MS,
+        minChunkMs: cfg.MIN_CHUNK_MS,
+        maxChunkTasks: cfg.MAX_CHUNK_TASKS,
+        remaining,
+        freeSlots,
+      });
+      const size = Math.min(sized, MAX_RUNNING_TASKS - job.running);
       const chunk: Chunk = { id: `c${++job.chunkSeq}`, leaseUntil: this.now + job.dispatchLeaseMs, started: false, tasks: new Set() };
       // A task the queue outwaited before waits longer each time, whatever other chunks did meanwhile:
       // a backlog delays it, and only a message that never starts exhausts MAX_REQUEUES.
@@ -518,7 +538,6 @@ class Transition {
         enqueuedAt: this.now,
         tasks: [],
       };
-      let bytes = 0;
       const claim = (task: TaskRow) => {
         task.status = "running";
         task.attempt++;
@@ -529,15 +548,25 @@ class Transition {
         this.state.open.set(task.idx, task);
         this.touch(task);
         job.running++;
-        const params = this.state.grid.paramsAt(task.idx);
-        bytes += JSON.stringify(params).length + 40;
-        message.tasks.push({ index: task.idx, attempt: task.attempt, params });
       };
-      while (nextDue < due.length && message.tasks.length < size && bytes < MAX_CHUNK_BYTES) claim(due[nextDue++]!);
-      while (message.tasks.length < size && bytes < MAX_CHUNK_BYTES && job.dispatched < job.total) {
-        claim(freshTask(job.nextIndex, "queued", this.iso()));
-        job.dispatched++;
-        job.nextIndex = this.state.grid.nextAccepted(job.nextIndex + 1);
+      let claimed = 0;
+      while (nextDue < due.length && claimed < size && message.tasks.length * BYTES_PER_LISTED_TASK < MAX_CHUNK_BYTES) {
+        const task = due[nextDue++]!;
+        claim(task);
+        claimed++;
+        message.tasks.push({ index: task.idx, attempt: task.attempt });
+      }
+      if (claimed < size && job.dispatched < job.total) {
+        const from = job.nextIndex;
+        let last = from;
+        while (claimed < size && job.dispatched < job.total) {
+          last = job.nextIndex;
+          claim(freshTask(last, "queued", this.iso()));
+          claimed++;
+          job.dispatched++;
+          job.nextIndex = this.state.grid.nextAccepted(last + 1);
+        }
+        message.range = { from, to: last + 1 };
       }
       this.state.chunks.set(chunk.id, chunk);
       this.putChunk(chunk);
@@ -550,7 +579,7 @@ class Transition {
       job.startedAt = this.iso();
       this.log("info", "job.started", { concurrencyLimit: job.spec.concurrencyLimit });
     }
-    for (const m of messages) this.log("debug", "chunk.dispatched", { chunkId: m.chunkId, tasks: m.tasks.length });
+    for (const m of messages) this.log("debug", "chunk.dispatched", { chunkId: m.chunkId, from: m.range?.from ?? null, to: m.range?.to ?? null, listed: m.tasks.length });
     this.visible();
     this.result.effects.push({ type: "send", messages });
   }
@@ -641,7 +670,8 @@ class Transition {
     this.result.effects.push({ type: "log", level, event, fields });
   }
 
+  /** The step's time as an ISO string, formatted once: a report stamps every row it changes. */
   private iso(): string {
-    return new Date(this.now).toISOString();
+    return (this.isoNow ??= new Date(this.now).toISOString());
   }
 }

@@ -107,7 +107,7 @@ export class JobShell {
   async report(report: ChunkReport): Promise<ReportAck> {
     if (!this.state) return { continue: false, accepted: 0, checkinMs: this.cfg.CHECKIN_MS };
     const result = this.apply({ type: "report", report });
-    await this.dispatch();
+    await this.send(result);
     await this.arm();
     await this.sendMaterialize();
     return result.ack ?? { continue: false, accepted: 0, checkinMs: checkinMsFor(this.state.job.spec, this.cfg) };
@@ -178,9 +178,13 @@ export class JobShell {
     return result;
   }
 
-  /** Claims chunks and sends them; a refused send puts them back in line and pauses dispatch. */
+  /** Claims chunks and sends them. */
   private async dispatch(): Promise<void> {
-    const result = this.apply({ type: "dispatch" });
+    await this.send(this.apply({ type: "dispatch" }));
+  }
+
+  /** Sends the chunks a step claimed; a refused send puts them back in line and pauses dispatch. */
+  private async send(result: StepResult): Promise<void> {
     for (const effect of result.effects) {
       if (effect.type !== "send") continue;
       // The claimed chunks' leases are saved: arm for them before the send, which may never return.

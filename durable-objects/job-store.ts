@@ -54,6 +54,37 @@ const toTask = (r: SqlRow): TaskRow => ({
   updatedAt: r.updated_at as string,
 });
 
+/** A task row as a JSON array, in UPSERT_TASKS's column order. */
+const taskTuple = (t: TaskRow) => [
+  t.idx,
+  t.status,
+  t.attempt,
+  t.retries,
+  t.requeues,
+  t.chunkId,
+  t.retryAt,
+  t.score,
+  t.metrics,
+  t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
+  t.resultSummaryId,
+  t.errorKind,
+  t.errorMessage,
+  t.queueWaitMs,
+  t.execMs,
+  t.dirty,
+  t.updatedAt,
+];
+
+const TASK_COLUMNS = [
+  "idx", "status", "attempt", "retries", "requeues", "chunk_id", "retry_at", "score", "metrics", "constraints_met",
+  "result_summary_id", "error_kind", "error_message", "queue_wait_ms", "exec_ms", "dirty", "updated_at",
+];
+
+/** Upserts every task row of a JSON array of taskTuple()s in one statement. */
+const UPSERT_TASKS = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")})
+  SELECT ${TASK_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(", ")} FROM json_each(?) AS j WHERE true
+  ON CONFLICT (idx) DO UPDATE SET ${TASK_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`;
+
 const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.lease_until as number, started: r.started === 1 });
 
 /**
@@ -61,6 +92,12 @@ const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.le
  * them in `transactionSync`; cursors are read fully before returning.
  */
 export class JobStore {
+  /**
+   * The job state JSON last written, so that a step changing nothing writes nothing. A rolled-back
+   * transaction may leave it ahead of the disk: the shell then reloads the job, which resets it.
+   */
+  private savedData: string | null = null;
+
   constructor(private readonly sql: SqlStorage) {}
 
   /** Creates the tables on a job's first start only, so looking up an unknown id writes nothing. */
@@ -75,6 +112,7 @@ export class JobStore {
     this.migrate();
     const row = this.sql.exec("SELECT spec, data FROM job LIMIT 1").toArray()[0];
     if (!row) return null;
+    this.savedData = row.data as string;
     const data = JSON.parse(row.data as string) as Omit<JobRow, "spec">;
     return { ...V1_DEFAULTS(data), ...data, spec: JSON.parse(row.spec as string) as JobSpec };
   }
@@ -90,7 +128,9 @@ export class JobStore {
   /** The spec (up to 1 MiB) is written once; every later save rewrites only the state. */
   insertJob(job: JobRow): void {
     const { spec, ...state } = job;
-    this.sql.exec("INSERT INTO job (id, spec, data) VALUES (?, ?, ?)", job.id, JSON.stringify(spec), JSON.stringify(state));
+    const data = JSON.stringify(state);
+    this.sql.exec("INSERT INTO job (id, spec, data) VALUES (?, ?, ?)", job.id, JSON.stringify(spec), data);
+    this.savedData = data;
   }
 
   /** Open tasks (running or waiting for a retry) and chunks in flight: what the job's decisions read. */
@@ -102,9 +142,13 @@ export class JobStore {
     return this.sql.exec("SELECT id, lease_until, started FROM chunks").toArray().map(toChunk);
   }
 
-  /** Writes one step's changes and the job's state; the caller runs it inside `transactionSync`. */
+  /**
+   * Writes one step's changes and the job's state; the caller runs it inside `transactionSync`. The
+   * changed tasks go in one statement (a report's outcomes, a chunk's claimed tasks), and the job's
+   * state only when it differs from what was last written.
+   */
   save(job: JobRow, changes: Changes): void {
-    for (const task of changes.tasks.values()) this.putTask(task);
+    if (changes.tasks.size > 0) this.sql.exec(UPSERT_TASKS, JSON.stringify(Array.from(changes.tasks.values(), taskTuple)));
     for (const [id, chunk] of changes.chunks) {
       if (chunk === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
       else
@@ -117,36 +161,10 @@ export class JobStore {
     }
     if (changes.cleanUpTo > 0) this.sql.exec("UPDATE tasks SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", changes.cleanUpTo);
     const { spec: _spec, ...state } = job;
-    this.sql.exec("UPDATE job SET data = ? WHERE id = ?", JSON.stringify(state), job.id);
-  }
-
-  private putTask(t: TaskRow): void {
-    this.sql.exec(
-      `INSERT INTO tasks (idx, status, attempt, retries, requeues, chunk_id, retry_at, score, metrics, constraints_met, result_summary_id,
-         error_kind, error_message, queue_wait_ms, exec_ms, dirty, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (idx) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, retries = excluded.retries,
-         requeues = excluded.requeues, chunk_id = excluded.chunk_id, retry_at = excluded.retry_at, score = excluded.score, metrics = excluded.metrics,
-         constraints_met = excluded.constraints_met, result_summary_id = excluded.result_summary_id, error_kind = excluded.error_kind, error_message = excluded.error_message,
-         queue_wait_ms = excluded.queue_wait_ms, exec_ms = excluded.exec_ms, dirty = excluded.dirty, updated_at = excluded.updated_at`,
-      t.idx,
-      t.status,
-      t.attempt,
-      t.retries,
-      t.requeues,
-      t.chunkId,
-      t.retryAt,
-      t.score,
-      t.metrics === null ? null : JSON.stringify(t.metrics),
-      t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
-      t.resultSummaryId,
-      t.errorKind,
-      t.errorMessage,
-      t.queueWaitMs,
-      t.execMs,
-      t.dirty,
-      t.updatedAt,
-    );
+    const data = JSON.stringify(state);
+    if (data === this.savedData) return;
+    this.sql.exec("UPDATE job SET data = ? WHERE id = ?", data, job.id);
+    this.savedData = data;
   }
 
   /** Task rows in index order after `afterIdx`, optionally of one status. */

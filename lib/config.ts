@@ -42,7 +42,10 @@ export const ConfigSchema = z.object({
   MAX_REQUEUES: int(5),
   /** Work a chunk should carry; the DO sizes chunks from observed execution times. */
   TARGET_CHUNK_MS: int(1_000, 1),
-  MAX_CHUNK_TASKS: int(256, 1),
+  /** Least work a chunk carries while enough is left (see nextChunkSize). */
+  MIN_CHUNK_MS: int(100),
+  /** Chunks name ranges of grid indexes, so this bounds the DO's in-flight task rows, not the message size. */
+  MAX_CHUNK_TASKS: int(4_096, 1),
   /** How often the consumer reports progress and asks whether to go on (at least; see checkinMsFor). */
   CHECKIN_MS: int(100, 1),
   /** Debounce of the D1 projection while a job runs. */

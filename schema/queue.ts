@@ -1,8 +1,14 @@
 import { z } from "zod";
-import { BacktestOptions, ErrorKind, ParamValue } from "./job";
+import { BacktestOptions, ErrorKind, type JobSpec } from "./job";
+
+/** Most tasks one chunk holds: bounded by work (its check-ins), not by the message size. */
+export const MAX_CHUNK_RANGE = 1_000_000;
 
 /**
- * A Queue message of a chunk of tasks of one job, run one after another by the consumer. Its `kind`
+ * A Queue message of a chunk of tasks of one job, run one after another by the consumer: a range of
+ * grid indexes dispatched for the first time, then tasks dispatched again (retries, requeues) by
+ * index. It names tasks, never their params: the consumer enumerates those from the job's grid (sent
+ * with the chunk's first check-in), so a message stays small however many tasks it holds. Its `kind`
  * may be left out (messages sent before there was another kind have none).
  */
 export const TaskChunkMessage = z.object({
@@ -15,9 +21,13 @@ export const TaskChunkMessage = z.object({
   dataset: z.string(),
   options: BacktestOptions,
   enqueuedAt: z.number(),
-  tasks: z.array(
-    z.object({ index: z.number().int().nonnegative(), attempt: z.number().int().positive(), params: z.record(z.string(), ParamValue) }),
-  ),
+  /** Every accepted grid index in [from, to), each at attempt 1; absent: none. */
+  range: z
+    .object({ from: z.number().int().nonnegative(), to: z.number().int().nonnegative() })
+    .refine((r) => r.from <= r.to && r.to - r.from <= MAX_CHUNK_RANGE, "range: from <= to, at most MAX_CHUNK_RANGE indexes")
+    .optional(),
+  /** Tasks dispatched again, each at its own attempt; run after the range. */
+  tasks: z.array(z.object({ index: z.number().int().nonnegative(), attempt: z.number().int().positive() })),
 });
 export type TaskChunkMessage = z.infer<typeof TaskChunkMessage>;
 
@@ -72,7 +82,12 @@ export interface ChunkReport {
   outcomes: TaskOutcome[];
   /** True on the last report of the chunk: the consumer holds no more of its tasks. */
   done: boolean;
+  /** Asks for the job's grid in the answer (a consumer that has not cached it yet). */
+  wantGrid?: boolean;
 }
+
+/** What a consumer needs to enumerate a job's combinations by index. */
+export type GridSpec = Pick<JobSpec, "params" | "constraints">;
 
 export interface ReportAck {
   /** False once the job has ended or the chunk is no longer current: the consumer stops. */
@@ -80,4 +95,6 @@ export interface ReportAck {
   accepted: number;
   /** How long the consumer should work before its next report: longer as the job's concurrency grows. */
   checkinMs: number;
+  /** The job's grid, when the report asked for it and the chunk is current. */
+  grid?: GridSpec;
 }

@@ -1,11 +1,12 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { loadConfig } from "../lib/config";
-import { createGrid } from "../lib/grid";
+import { createAdmittedGrid, createGrid } from "../lib/grid";
 import { createLogger } from "../lib/log";
 import { isMaterializeMessage, JobSpec, type ErrorKind, type JobSpecInput, type MaterializeMessage, type TaskChunkMessage, type TaskOutcome } from "../schema";
 import type { StartInput } from "../durable-objects/job-core";
 import { JobShell, type JobPorts } from "../durable-objects/job-shell";
+import { chunkTasks, type ChunkTask } from "../worker/consumer/chunk-tasks";
 
 export const config = loadConfig(env);
 
@@ -28,6 +29,13 @@ export interface Faults {
   writeD1?: (statements: D1PreparedStatement[], real: () => Promise<unknown>) => Promise<unknown>;
 }
 
+/** A chunk the job sent: its message, and its tasks as the consumer enumerates them (with params). */
+export interface SentChunk {
+  chunkId: string;
+  tasks: ChunkTask[];
+  message: TaskChunkMessage;
+}
+
 let jobSeq = 0;
 
 /**
@@ -40,7 +48,10 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
   const stubOf = () => env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName(`tenant-a:${jobId}`));
   // After an abort the old stub is broken for good: calls go through a fresh one.
   let stub = stubOf();
-  const sent: TaskChunkMessage[] = [];
+  const sent: SentChunk[] = [];
+  const parsedSpec = JobSpec.parse(spec);
+  const grid = createAdmittedGrid(parsedSpec.params, parsedSpec.constraints);
+  const expand = (message: TaskChunkMessage): SentChunk => ({ chunkId: message.chunkId, tasks: [...chunkTasks(message, grid)], message });
   const points: AnalyticsEngineDataPoint[] = [];
   const materialized: MaterializeMessage[] = [];
   const clock = { now: Date.now() + 10 * 86_400_000 };
@@ -57,7 +68,7 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
     send: async (messages) => {
       if (faults.hangSends) return new Promise<void>(() => {});
       if (faults.failSends) throw new Error("queue unavailable");
-      for (const m of messages) isMaterializeMessage(m) ? materialized.push(m as MaterializeMessage) : sent.push(m as TaskChunkMessage);
+      for (const m of messages) isMaterializeMessage(m) ? materialized.push(m as MaterializeMessage) : sent.push(expand(m as TaskChunkMessage));
     },
     writeD1: (statements) => (faults.writeD1 ? faults.writeD1(statements, () => env.DB.batch(statements)) : env.DB.batch(statements)),
     writePoint: (point) => void points.push(point),

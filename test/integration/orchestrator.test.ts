@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { retryDelayMs } from "../../durable-objects/backoff";
 import { IO_BACKOFF, seededRandom } from "../../durable-objects/job-core";
 import type { Job } from "../../schema";
+import { createGridCache } from "../../worker/consumer/chunk-tasks";
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
@@ -472,6 +473,7 @@ describe("the consumer and the job's DO on a clock that moves only at I/O (as on
         throw new Error("synthetic needs no bars");
       },
       cache: createSeriesCache(),
+      grids: createGridCache(),
       now: () => h.clock.now,
       report: async (r) => {
         h.clock.now += cpu + RTT_MS;
@@ -490,7 +492,7 @@ describe("the consumer and the job's DO on a clock that moves only at I/O (as on
     for (let i = 0; i < 100 && h.sent.length > 0; i++) {
       const m = h.sent.shift()!;
       sizes.push(m.tasks.length);
-      await runChunk(m, consumer);
+      await runChunk(m.message, consumer);
       if (i === 3) mid = await h.job.status();
     }
     const job = (await h.job.status())!;
@@ -524,7 +526,7 @@ describe("the consumer and the job's DO on a clock that moves only at I/O (as on
     });
     let ran = 0;
     let stopped = false;
-    for (let i = 0; i < 100 && h.sent.length > 0 && !stopped; i++) ({ ran, stopped } = await runChunk(h.sent.shift()!, consumer));
+    for (let i = 0; i < 100 && h.sent.length > 0 && !stopped; i++) ({ ran, stopped } = await runChunk(h.sent.shift()!.message, consumer));
     expect(stopped).toBe(true);
     expect(cancelAt).not.toBeNull();
     // The check-in that follows the cancel stops the chunk (test/unit/run-chunk.test.ts bounds the work

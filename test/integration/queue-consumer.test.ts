@@ -25,7 +25,7 @@ describe("the Queue consumer", () => {
       dataset: "sp500",
       options: { feeBps: 0, slippageBps: 0, execution: "close" },
       enqueuedAt: Date.now(),
-      tasks: [{ index: 0, attempt: 1, params: { a: 1 } }],
+      tasks: [{ index: 0, attempt: 1 }],
     };
     const batch = createMessageBatch("optimizer-tasks", [{ id: "m2", timestamp: new Date(), attempts: 1, body }]);
     const ctx = createExecutionContext();

@@ -12,7 +12,7 @@ describe("retry backoff", () => {
 });
 
 describe("chunk sizing", () => {
-  const base = { targetChunkMs: 1_000, maxChunkTasks: 256, remaining: 10_000, freeSlots: 4 };
+  const base = { targetChunkMs: 1_000, minChunkMs: 0, maxChunkTasks: 256, remaining: 10_000, freeSlots: 4 };
   it("starts with one task until execution times are known", () => {
     expect(nextChunkSize({ ...base, avgExecMs: null })).toBe(1);
   });
@@ -24,6 +24,14 @@ describe("chunk sizing", () => {
   it("spreads the last tasks over the free slots", () => {
     expect(nextChunkSize({ ...base, avgExecMs: 1, remaining: 10 })).toBe(3);
     expect(nextChunkSize({ ...base, avgExecMs: 1, remaining: 1 })).toBe(1);
+  });
+  it("keeps at least minChunkMs of work in a chunk however many slots are free", () => {
+    const fast = { ...base, minChunkMs: 100, maxChunkTasks: 100_000, freeSlots: 64, avgExecMs: 0.03 };
+    expect(nextChunkSize(fast)).toBe(3333);
+    expect(nextChunkSize({ ...fast, minChunkMs: 0 })).toBe(157);
+    // Slow tasks: the spread wins, and the target still bounds a chunk.
+    expect(nextChunkSize({ ...fast, avgExecMs: 50 })).toBe(20);
+    expect(nextChunkSize({ ...fast, avgExecMs: 5, remaining: 100 })).toBe(20);
   });
   it("averages execution times, recent ones weighing most", () => {
     expect(updateAvgExecMs(null, 10)).toBe(10);

@@ -95,6 +95,7 @@ describe("runBacktest", () => {
     params: {},
     openParams: true,
     needsBars: false,
+    waitsOnIo: false,
     metrics,
     run,
   });

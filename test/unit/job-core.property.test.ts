@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { JobSpec, type ChunkReport, type JobSpecInput, type TaskChunkMessage, type TaskOutcome, type TopNEntry } from "../../schema";
+import { JobSpec, type ChunkReport, type JobSpecInput, type TaskOutcome, type TopNEntry } from "../../schema";
 import { createGrid } from "../../lib/grid";
 import { d1Owed, initialState, isTerminal, restoreState, step, type CoreConfig, type FlushPlan, type JobEvent, type StepResult } from "../../durable-objects/job-core";
 import type { ChunkRow, JobRow, JobState, TaskRow } from "../../durable-objects/job-state";
 import { ranksBefore } from "../../durable-objects/top-n";
+import { chunkTasks, type ChunkTask } from "../../worker/consumer/chunk-tasks";
 
 /**
  * Thousands of random event sequences through the real job core, against an emulated SQLite (what
@@ -70,6 +71,7 @@ const setupArb: fc.Arbitrary<Setup> = fc
     earlyStop: fc.option(fc.integer({ min: 10, max: 45 }), { nil: undefined }),
     resultConstraint: fc.boolean(),
     maxChunkTasks: fc.integer({ min: 1, max: 6 }),
+    minChunkMs: fc.integer({ min: 0, max: 20 }),
     maxRequeues: fc.integer({ min: 0, max: 2 }),
     metrics: fc.boolean(),
     sendFails: fc.array(fc.boolean(), { maxLength: 40 }),
@@ -94,6 +96,7 @@ const setupArb: fc.Arbitrary<Setup> = fc
       DISPATCH_LEASE_MS: 50,
       RUN_LEASE_MS: 30,
       TARGET_CHUNK_MS: 10,
+      MIN_CHUNK_MS: r.minChunkMs,
       MAX_CHUNK_TASKS: r.maxChunkTasks,
       CHECKIN_MS: 5,
       D1_FLUSH_MS: 5,
@@ -132,7 +135,8 @@ function run(setup: Setup, cmds: Cmd[]): void {
   let state: JobState = initialState({ jobId: "job", tenant: "t", spec, total, createdAt: new Date(now).toISOString() }, cfg);
   const disk: Disk = { job: JSON.stringify(state.job), tasks: new Map(), chunks: new Map() };
   const d1: D1 = { job: null, tasks: new Map(), flush: null, counters: new Map() };
-  const messages: TaskChunkMessage[] = [];
+  /** Chunks sent, with their tasks as the consumer enumerates them from the message. */
+  const messages: { chunkId: string; tasks: ChunkTask[] }[] = [];
   /** Every D1 write the shell sent; one that "failed" may still land later, once. */
   const writes: { plan: FlushPlan; rows: { idx: number; change: number; status: string }[]; jobRow: D1["job"]; landed: boolean }[] = [];
   let sends = 0;
@@ -151,17 +155,18 @@ function run(setup: Setup, cmds: Cmd[]): void {
     return r;
   };
   /** As the shell does after each event: claim and send, the Queue refusing some sends. */
-  const dispatch = () => {
-    for (const effect of apply({ type: "dispatch" }).effects) {
+  const send = (r: StepResult) => {
+    for (const effect of r.effects) {
       if (effect.type !== "send") continue;
       const chunkIds = effect.messages.map((m) => m.chunkId);
       if (!draining && setup.sendFails[sends++ % Math.max(1, setup.sendFails.length)]) apply({ type: "sendFailed", chunkIds, message: "refused" });
       else {
-        messages.push(...effect.messages);
+        messages.push(...effect.messages.map((m) => ({ chunkId: m.chunkId, tasks: [...chunkTasks(m, grid)] })));
         apply({ type: "sent", chunkIds });
       }
     }
   };
+  const dispatch = () => send(apply({ type: "dispatch" }));
   const restart = () => {
     const job = JSON.parse(disk.job) as JobRow;
     const open = [...disk.tasks.values()].filter((t) => t.status === "running" || t.status === "queued").map((t) => structuredClone(t));
@@ -214,12 +219,15 @@ function run(setup: Setup, cmds: Cmd[]): void {
     const body: ChunkReport = { chunkId: m.chunkId, outcomes: cmd.dup ? [...outcomes, ...outcomes] : outcomes, done: cmd.done };
     const before = new Map([...state.open.values()].filter((t) => t.status === "running").map((t) => [t.idx, { attempt: t.attempt, chunkId: t.chunkId }]));
     const wasTerminal = isTerminal(state.job.status);
-    const ack = apply({ type: "report", report: body }).ack!;
+    const reported = apply({ type: "report", report: body });
+    const ack = reported.ack!;
     // Exactly the outcomes for a running task of that chunk and attempt count, each once; an early
     // stop in this report ends the job, and the outcomes after it count no more.
     const expected = new Set(outcomes.filter((o) => before.get(o.index)?.attempt === o.attempt && before.get(o.index)?.chunkId === m.chunkId).map((o) => o.index));
     if (!wasTerminal && state.job.status === "early-stopped") expect(ack.accepted).toBeLessThanOrEqual(expected.size);
     else expect(ack.accepted).toBe(expected.size);
+    // The report dispatched what it freed, in the same step.
+    send(reported);
     dispatch();
   };
 
@@ -304,7 +312,7 @@ function run(setup: Setup, cmds: Cmd[]): void {
     dispatch();
     for (const m of messages.splice(0)) {
       const outcomes: TaskOutcome[] = m.tasks.map((t) => ({ ok: true, index: t.index, attempt: t.attempt, metrics: { score: 0, trades: 1 }, resultSummaryId: null, queueWaitMs: 1, execMs: 1 }));
-      apply({ type: "report", report: { chunkId: m.chunkId, outcomes, done: true } });
+      send(apply({ type: "report", report: { chunkId: m.chunkId, outcomes, done: true } }));
       dispatch();
     }
     check();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { JobSpec, type TaskChunkMessage } from "../../schema";
-import { createGrid } from "../../lib/grid";
+import { createAdmittedGrid, createGrid } from "../../lib/grid";
+import { chunkTasks } from "../../worker/consumer/chunk-tasks";
 import { initialState, isTerminal, nextAlarmAt, step, type CoreConfig, type JobEvent } from "../../durable-objects/job-core";
 
 /** Production defaults (lib/config.ts), small enough to reason about. */
@@ -10,7 +11,8 @@ const PROD: CoreConfig = {
   DISPATCH_LEASE_MS: 120_000,
   RUN_LEASE_MS: 30_000,
   TARGET_CHUNK_MS: 1_000,
-  MAX_CHUNK_TASKS: 256,
+  MIN_CHUNK_MS: 100,
+  MAX_CHUNK_TASKS: 4_096,
   CHECKIN_MS: 100,
   D1_FLUSH_MS: 500,
   METRICS_ENABLED: true,
@@ -29,10 +31,14 @@ function runAgainstBacklog(tasks: number, concurrencyLimit: number, waitMs: numb
   let seed = 1;
   let consumerFreeAt = 0;
   const queue: { at: number; message: TaskChunkMessage }[] = [];
-  const apply = (event: JobEvent) => step(state, { ...event, now, seed: seed++ }, PROD);
-  const dispatch = () => {
-    for (const e of apply({ type: "dispatch" }).effects) if (e.type === "send") queue.push(...e.messages.map((message) => ({ at: now + waitMs, message })));
+  const grid = createAdmittedGrid(spec.params, spec.constraints);
+  // Any step may claim chunks (a report dispatches what it freed): their messages join the queue.
+  const apply = (event: JobEvent) => {
+    const result = step(state, { ...event, now, seed: seed++ }, PROD);
+    for (const e of result.effects) if (e.type === "send") queue.push(...e.messages.map((message) => ({ at: now + waitMs, message })));
+    return result;
   };
+  const dispatch = () => apply({ type: "dispatch" });
   dispatch();
   for (let i = 0; i < 100_000 && !isTerminal(state.job.status); i++) {
     const delivery = queue[0] ? Math.max(queue[0].at, consumerFreeAt) : Infinity;
@@ -41,8 +47,9 @@ function runAgainstBacklog(tasks: number, concurrencyLimit: number, waitMs: numb
       now = delivery;
       const { message } = queue.shift()!;
       if (apply({ type: "report", report: { chunkId: message.chunkId, outcomes: [], done: false } }).ack!.continue) {
-        now += taskMs * message.tasks.length;
-        const outcomes = message.tasks.map((t) => ({ ok: true as const, index: t.index, attempt: t.attempt, metrics: { score: 1 }, resultSummaryId: null, queueWaitMs: waitMs, execMs: taskMs }));
+        const tasks = [...chunkTasks(message, grid)];
+        now += taskMs * tasks.length;
+        const outcomes = tasks.map((t) => ({ ok: true as const, index: t.index, attempt: t.attempt, metrics: { score: 1 }, resultSummaryId: null, queueWaitMs: waitMs, execMs: taskMs }));
         apply({ type: "report", report: { chunkId: message.chunkId, outcomes, done: true } });
       }
       consumerFreeAt = now;

@@ -1,22 +1,36 @@
 import { describe, expect, it } from "vitest";
-import type { ChunkReport, ReportAck, TaskChunkMessage } from "../../schema";
+import type { ChunkReport, GridSpec, ReportAck, TaskChunkMessage } from "../../schema";
+import { createGridCache } from "../../worker/consumer/chunk-tasks";
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
 import { UpstreamError } from "../../lib/errors";
 import { sp500Bars } from "../fixtures";
 
-const chunk = (n: number, params: Record<string, number | string> = {}): TaskChunkMessage => ({
-  v: 1,
-  jobId: "j1",
-  tenant: "t1",
-  chunkId: "c1",
-  strategy: "synthetic",
-  dataset: "sp500",
-  options: { feeBps: 0, slippageBps: 0, execution: "close" },
-  enqueuedAt: Date.now(),
-  tasks: Array.from({ length: n }, (_, i) => ({ index: i, attempt: 1, params: { a: i, ...params } })),
-});
+/** Each test chunk's job grid, which the fake DO answers the first check-in with. */
+const grids = new Map<string, GridSpec>();
+let chunkSeq = 0;
+
+/** A chunk of a job whose grid is `a` = 0..n-1 (the synthetic score is the sum of the numeric params) times `params`. */
+const chunk = (n: number, params: Record<string, number | string> = {}): TaskChunkMessage => {
+  const chunkId = `c${++chunkSeq}`;
+  const fixed = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { values: [v] }]));
+  grids.set(chunkId, { params: { a: { min: 0, max: n - 1, step: 1 }, ...fixed }, constraints: [] });
+  return {
+    v: 1,
+    jobId: `j${chunkSeq}`,
+    tenant: "t1",
+    chunkId,
+    strategy: "synthetic",
+    dataset: "sp500",
+    options: { feeBps: 0, slippageBps: 0, execution: "close" },
+    enqueuedAt: Date.now(),
+    range: { from: 0, to: n },
+    tasks: [],
+  };
+};
+
+const gridAnswer = (r: ChunkReport): Pick<ReportAck, "grid"> => (r.wantGrid ? { grid: grids.get(r.chunkId)! } : {});
 
 /** A fake clock that advances 10 ms per backtest, and a DO that records reports. */
 function deps(overrides: Partial<ChunkDeps> & { stopAfterReports?: number } = {}) {
@@ -30,8 +44,9 @@ function deps(overrides: Partial<ChunkDeps> & { stopAfterReports?: number } = {}
     cache: createSeriesCache(),
     report: async (r): Promise<ReportAck> => {
       reports.push(r);
-      return { continue: overrides.stopAfterReports === undefined || reports.length < overrides.stopAfterReports, accepted: r.outcomes.length, checkinMs: 25 };
+      return { continue: overrides.stopAfterReports === undefined || reports.length < overrides.stopAfterReports, accepted: r.outcomes.length, checkinMs: 25, ...gridAnswer(r) };
     },
+    grids: createGridCache(),
     now: () => (t += 5),
     ...overrides,
   };
@@ -41,15 +56,44 @@ function deps(overrides: Partial<ChunkDeps> & { stopAfterReports?: number } = {}
 describe("running a chunk", () => {
   it("checks in first, reports progress every checkinMs of work, and ends with done", async () => {
     const { d, reports } = deps();
-    const result = await runChunk(chunk(10), d);
+    const message = chunk(10);
+    const result = await runChunk(message, d);
     expect(result).toEqual({ ran: 10, stopped: false });
-    expect(reports[0]).toEqual({ chunkId: "c1", outcomes: [], done: false });
+    expect(reports[0]).toEqual({ chunkId: message.chunkId, outcomes: [], done: false, wantGrid: true });
     expect(reports.at(-1)!.done).toBe(true);
     expect(reports.length).toBeGreaterThan(3);
     const outcomes = reports.flatMap((r) => r.outcomes);
     expect(outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // A success names its task: its details are computed when someone opens it.
-    expect(outcomes.every((o) => o.ok && o.metrics.score === o.index && o.resultSummaryId === `j1.${o.index}`)).toBe(true);
+    expect(outcomes.every((o) => o.ok && o.metrics.score === o.index && o.resultSummaryId === `${message.jobId}.${o.index}`)).toBe(true);
+  });
+
+  it("runs the range's accepted indexes, then the listed tasks at their attempts, with params from the job's grid", async () => {
+    const { d, reports } = deps();
+    const message = { ...chunk(1), range: { from: 2, to: 9 }, tasks: [{ index: 0, attempt: 3 }] };
+    // a in 1..4 x b in 1..4 with b <= a: index = (a - 1) * 4 + (b - 1).
+    grids.set(message.chunkId, { params: { a: { min: 1, max: 4, step: 1 }, b: { min: 1, max: 4, step: 1 } }, constraints: [{ left: "b", op: "<=", right: "a" }] });
+    await runChunk(message, d);
+    const outcomes = reports.flatMap((r) => r.outcomes);
+    expect(outcomes.map((o) => [o.index, o.attempt])).toEqual([[4, 1], [5, 1], [8, 1], [0, 3]]);
+    expect(outcomes.map((o) => (o.ok ? o.metrics.score : null))).toEqual([3, 4, 4, 2]);
+  });
+
+  it("asks the DO for a job's grid once per isolate", async () => {
+    const { d, reports } = deps();
+    const first = chunk(3);
+    await runChunk(first, d);
+    await runChunk({ ...first, chunkId: "c-second" }, d);
+    const opening = [first.chunkId, "c-second"].map((id) => reports.find((r) => r.chunkId === id)!);
+    expect(opening.map((r) => [r.chunkId, r.wantGrid ?? false])).toEqual([
+      [first.chunkId, true],
+      ["c-second", false],
+    ]);
+  });
+
+  it("gives up on a chunk whose DO sends no grid, so that the queue redelivers it", async () => {
+    const { d } = deps({ report: async () => ({ continue: true, accepted: 0, checkinMs: 25 }) });
+    await expect(runChunk(chunk(3), d)).rejects.toThrow(/without the job's grid/);
   });
 
   it("runs the metrics-only pass", async () => {
@@ -136,12 +180,13 @@ function productionClock(taskMs: number, rttMs: number, answer: (clock: number, 
       throw new Error("synthetic needs no bars");
     },
     cache: createSeriesCache(),
+    grids: createGridCache(),
     now: () => clock,
     report: async (r) => {
       reports.push({ at: clock, cpuMs: cpu, report: r });
       clock += cpu + rttMs;
       cpu = 0;
-      return answer(clock, r);
+      return { ...answer(clock, r), ...gridAnswer(r) };
     },
   };
   return { d, reports, clock: () => clock };

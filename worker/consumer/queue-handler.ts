@@ -5,8 +5,10 @@ import { createLogger, type Logger } from "../../lib/log";
 import { acquireDatasetBars, datasetCacheKey } from "../datasets/service";
 import { createSeriesCache } from "../engine/series-cache";
 import { getStrategy } from "../engine/strategies";
+import type { Strategy } from "../engine/types";
 import type { Env } from "../env";
 import { jobStub } from "../job-ref";
+import { createGridCache } from "./chunk-tasks";
 import { materializeDetails } from "./materialize";
 import { runChunk } from "./run-chunk";
 
@@ -15,6 +17,8 @@ export const DEAD_LETTER_QUEUE = "optimizer-tasks-dlq";
 
 /** Indicator series survive across chunks in this isolate, within a memory budget. */
 const seriesCache = createSeriesCache();
+/** So do jobs' grids: a job's chunks ask its DO for the grid once per isolate. */
+const grids = createGridCache();
 
 /** Just enough of a message to find its job, when the rest cannot be read (another version's format). */
 const ChunkRef = z.object({ jobId: z.string().min(1), tenant: z.string().min(1), chunkId: z.string().min(1) });
@@ -27,10 +31,15 @@ const issuesOf = (error: z.ZodError): string => error.issues.slice(0, 3).map((i)
 
 const redeliver = (message: Message<unknown>) => message.retry({ delaySeconds: Math.min(30, 2 ** message.attempts) });
 
-/** Queue consumer: each message is one chunk, or a job's results to materialize; messages of a batch run side by side. */
+/**
+ * Queue consumer: each message is one chunk, or a job's results to materialize. Chunks of CPU-bound
+ * strategies run one after another (an isolate has one thread: side by side they would only stretch
+ * each other's wall time, which is what the DO sizes chunks by); the rest run side by side.
+ */
 export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.LOG_LEVEL });
+  let cpuBound: Promise<void> = Promise.resolve();
   await Promise.all(
     batch.messages.map(async (message) => {
       if (isMaterializeMessage(message.body)) return handleMaterialize(message, env, log);
@@ -45,29 +54,38 @@ export async function handleTaskBatch(batch: MessageBatch<unknown>, env: Env): P
       const chunk = parsed.data;
       const strategy = getStrategy(chunk.strategy);
       const chunkLog = log.with({ jobId: chunk.jobId, tenant: chunk.tenant, chunkId: chunk.chunkId });
-      const stub = jobStub(env, chunk.tenant, chunk.jobId);
       if (!strategy) {
         chunkLog.error("queue.unknown_strategy", { strategy: chunk.strategy });
         await abandon(env, chunkLog, message, `this version of the consumer has no strategy "${chunk.strategy}"`);
         return;
       }
-      try {
-        const { ran, stopped } = await runChunk(chunk, {
-          strategy,
-          loadBars: () => acquireDatasetBars(env, chunk.tenant, chunk.dataset),
-          // Upload ids are unique within a tenant only: the cache key includes the tenant.
-          cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
-          report: (report) => stub.report(report),
-        });
-        chunkLog.debug("chunk.consumed", { tasks: chunk.tasks.length, ran, stopped });
-        message.ack();
-      } catch (err) {
-        // The job's DO did not take the report: redeliver; it ignores whatever it already counted.
-        chunkLog.warn("chunk.report_failed", { attempts: message.attempts, message: err instanceof Error ? err.message : String(err) });
-        redeliver(message);
-      }
+      const run = () => consumeChunk(message, chunk, strategy, env, chunkLog);
+      if (strategy.waitsOnIo) return run();
+      cpuBound = cpuBound.then(run);
+      return cpuBound;
     }),
   );
+}
+
+/** Runs one chunk, acks its message, or redelivers it when the job's DO did not take a report. */
+async function consumeChunk(message: Message<unknown>, chunk: TaskChunkMessage, strategy: Strategy, env: Env, log: Logger): Promise<void> {
+  const stub = jobStub(env, chunk.tenant, chunk.jobId);
+  try {
+    const { ran, stopped } = await runChunk(chunk, {
+      strategy,
+      loadBars: () => acquireDatasetBars(env, chunk.tenant, chunk.dataset),
+      // Upload ids are unique within a tenant only: the cache key includes the tenant.
+      cache: seriesCache.forDataset(datasetCacheKey(chunk.tenant, chunk.dataset)),
+      grids,
+      report: (report) => stub.report(report),
+    });
+    log.debug("chunk.consumed", { ran, stopped });
+    message.ack();
+  } catch (err) {
+    // The job's DO did not take the report: redeliver; it ignores whatever it already counted.
+    log.warn("chunk.report_failed", { attempts: message.attempts, message: err instanceof Error ? err.message : String(err) });
+    redeliver(message);
+  }
 }
 
 /** Stores the details of a job's Top-N (see materializeDetails); a failure redelivers the message, up to the queue's retries. */

@@ -1,8 +1,10 @@
 import { taskIdOf, type ChunkReport, type ReportAck, type TaskChunkMessage, type TaskOutcome } from "../../schema";
-import { taskErrorOf, type TaskError } from "../../lib/errors";
+import { InternalError, taskErrorOf, type TaskError } from "../../lib/errors";
+import type { Grid } from "../../lib/grid";
 import type { Lease } from "../datasets/byte-budget-cache";
 import type { Bars, SeriesCache, Strategy } from "../engine/types";
 import { runBacktest } from "../engine/run-backtest";
+import { chunkTasks, type GridCache } from "./chunk-tasks";
 import { firstPace, nextPace } from "./pacing";
 
 export interface ChunkDeps {
@@ -13,6 +15,8 @@ export interface ChunkDeps {
    */
   loadBars: () => Promise<Lease<Bars>>;
   cache: SeriesCache;
+  /** Grids of jobs this isolate ran chunks of; a miss asks the DO for the grid at the first check-in. */
+  grids: GridCache;
   report: (report: ChunkReport) => Promise<ReportAck>;
   now?: () => number;
 }
@@ -24,12 +28,17 @@ export interface ChunkDeps {
  * in with the job's DO every K tasks, K learned from the wall time between reports so that a
  * check-in comes about every `checkinMs` (the DO says how long) even where the clock stands still
  * during CPU work; the DO's answer says whether to go on, so a cancel or early stop halts the chunk
- * within about one interval. Outcomes carry the measured time per task as their `execMs`.
+ * within about one interval. Outcomes carry the measured time per task as their `execMs`. The
+ * message names tasks by grid index; their params come from the job's grid, which the first check-in
+ * fetches unless this isolate has it.
  */
 export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promise<{ ran: number; stopped: boolean }> {
   const now = deps.now ?? (() => Date.now());
-  const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false });
+  const cached = deps.grids.get(chunk.tenant, chunk.jobId);
+  const first = await deps.report({ chunkId: chunk.chunkId, outcomes: [], done: false, ...(cached ? {} : { wantGrid: true }) });
   if (!first.continue) return { ran: 0, stopped: true };
+  if (!cached && !first.grid) throw new InternalError("the job's DO answered the first check-in without the job's grid");
+  const grid = cached ?? deps.grids.put(chunk.tenant, chunk.jobId, first.grid!);
 
   let lease: Lease<Bars> | null = null;
   let loadError: TaskError | null = null;
@@ -41,7 +50,7 @@ export async function runChunk(chunk: TaskChunkMessage, deps: ChunkDeps): Promis
     }
   }
   try {
-    return await runTasks(chunk, deps, now, lease?.value ?? null, loadError);
+    return await runTasks(chunk, grid, deps, now, lease?.value ?? null, loadError);
   } finally {
     lease?.release();
   }
@@ -53,6 +62,7 @@ type Unpaced = WithoutExec<TaskOutcome>;
 
 async function runTasks(
   chunk: TaskChunkMessage,
+  grid: Grid,
   deps: ChunkDeps,
   now: () => number,
   bars: Bars | null,
@@ -88,7 +98,9 @@ async function runTasks(
   };
 
   let ran = 0;
-  for (const task of chunk.tasks) {
+  const tasks = chunkTasks(chunk, grid);
+  for (let next = tasks.next(); !next.done; ) {
+    const task = next.value;
     const queueWaitMs = Math.max(0, Date.now() - chunk.enqueuedAt);
     try {
       if (loadError) throw loadError;
@@ -100,7 +112,8 @@ async function runTasks(
     }
     ran++;
     intervalTasks++;
-    if (intervalTasks >= pace.tasksPerCheckin && ran < chunk.tasks.length) {
+    next = tasks.next();
+    if (intervalTasks >= pace.tasksPerCheckin && !next.done) {
       if (!(await report(false)).continue) return { ran, stopped: true };
     }
   }

@@ -65,6 +65,12 @@ export interface Strategy {
   openParams: boolean;
   /** Whether the strategy reads the dataset; if not, the consumer skips loading it. */
   needsBars: boolean;
+  /**
+   * Whether its time goes into waiting (I/O) rather than CPU: a consumer runs such chunks side by
+   * side, CPU-bound ones one after another (an isolate has one thread; interleaving them would only
+   * stretch each chunk's wall time, and with it the time per task the DO sizes chunks by).
+   */
+  waitsOnIo: boolean;
   metrics: readonly string[];
   /** Throws ParamInvalid for a combination it cannot run; UpstreamError/InternalError otherwise. */
   run(ctx: RunContext): BacktestResult | Promise<BacktestResult>;

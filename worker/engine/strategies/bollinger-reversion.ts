@@ -21,6 +21,7 @@ export const bollingerReversion: Strategy = {
   },
   openParams: false,
   needsBars: true,
+  waitsOnIo: false,
   metrics: PERFORMANCE_METRICS,
   run(ctx) {
     const period = intParam(ctx, "period", 2, WINDOW_MAX);

@@ -20,6 +20,7 @@ export const donchianBreakout: Strategy = {
   },
   openParams: false,
   needsBars: true,
+  waitsOnIo: false,
   metrics: PERFORMANCE_METRICS,
   run(ctx) {
     const entry = intParam(ctx, "entry", 1, WINDOW_MAX);

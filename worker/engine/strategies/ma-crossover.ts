@@ -27,6 +27,7 @@ export function movingAverageCrossover({ id, average, indicator, description }: 
     },
     openParams: false,
     needsBars: true,
+    waitsOnIo: false,
     metrics: PERFORMANCE_METRICS,
     run(ctx) {
       const { fast, slow } = fastSlowParams(ctx);

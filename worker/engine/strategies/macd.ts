@@ -29,6 +29,7 @@ export const macd: Strategy = {
   },
   openParams: false,
   needsBars: true,
+  waitsOnIo: false,
   metrics: PERFORMANCE_METRICS,
   run(ctx) {
     const { fast, slow } = fastSlowParams(ctx);

@@ -39,6 +39,7 @@ export const synthetic: Strategy = {
   params: reserved,
   openParams: true,
   needsBars: false,
+  waitsOnIo: true,
   metrics: ["score"],
   async run(ctx) {
     const sleepMs = read(ctx, "sleepMs", reserved.sleepMs.schema, 0);
