@@ -54,35 +54,17 @@ const toTask = (r: SqlRow): TaskRow => ({
   updatedAt: r.updated_at as string,
 });
 
-/** A task row as a JSON array, in UPSERT_TASKS's column order. */
-const taskTuple = (t: TaskRow) => [
-  t.idx,
-  t.status,
-  t.attempt,
-  t.retries,
-  t.requeues,
-  t.chunkId,
-  t.retryAt,
-  t.score,
-  t.metrics,
-  t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
-  t.resultSummaryId,
-  t.errorKind,
-  t.errorMessage,
-  t.queueWaitMs,
-  t.execMs,
-  t.dirty,
-  t.updatedAt,
-];
-
 const TASK_COLUMNS = [
   "idx", "status", "attempt", "retries", "requeues", "chunk_id", "retry_at", "score", "metrics", "constraints_met",
   "result_summary_id", "error_kind", "error_message", "queue_wait_ms", "exec_ms", "dirty", "updated_at",
 ];
 
-/** Upserts every task row of a JSON array of taskTuple()s in one statement. */
-const UPSERT_TASKS = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")})
-  SELECT ${TASK_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(", ")} FROM json_each(?) AS j WHERE true
+/**
+ * Upserts one task row. One statement a row: measured in workerd, 20,000 upserts took 350-390 ms
+ * this way and 405-430 ms as 200 `INSERT ... SELECT FROM json_each(?)` statements of 100 rows, so
+ * what a report costs is its rows, not its statements.
+ */
+const UPSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")}) VALUES (${TASK_COLUMNS.map(() => "?").join(", ")})
   ON CONFLICT (idx) DO UPDATE SET ${TASK_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`;
 
 const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.lease_until as number, started: r.started === 1 });
@@ -143,12 +125,32 @@ export class JobStore {
   }
 
   /**
-   * Writes one step's changes and the job's state; the caller runs it inside `transactionSync`. The
-   * changed tasks go in one statement (a report's outcomes, a chunk's claimed tasks), and the job's
-   * state only when it differs from what was last written.
+   * Writes one step's changes and the job's state, the latter only when it differs from what was
+   * last written; the caller runs it inside `transactionSync`.
    */
   save(job: JobRow, changes: Changes): void {
-    if (changes.tasks.size > 0) this.sql.exec(UPSERT_TASKS, JSON.stringify(Array.from(changes.tasks.values(), taskTuple)));
+    for (const t of changes.tasks.values()) {
+      this.sql.exec(
+        UPSERT_TASK,
+        t.idx,
+        t.status,
+        t.attempt,
+        t.retries,
+        t.requeues,
+        t.chunkId,
+        t.retryAt,
+        t.score,
+        t.metrics === null ? null : JSON.stringify(t.metrics),
+        t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
+        t.resultSummaryId,
+        t.errorKind,
+        t.errorMessage,
+        t.queueWaitMs,
+        t.execMs,
+        t.dirty,
+        t.updatedAt,
+      );
+    }
     for (const [id, chunk] of changes.chunks) {
       if (chunk === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
       else

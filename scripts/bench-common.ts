@@ -6,7 +6,7 @@
 import { apiErrorOf } from "../client";
 import type { JobStatus, Summary } from "../schema";
 import { TERMINAL_JOB_STATUSES } from "../schema/job";
-import { startLocalStack, type LocalStack } from "./local-stack";
+import { freePort, startLocalStack, type LocalStack } from "./local-stack";
 
 /** The two demo tenants of .dev.vars (not secrets). */
 export const TENANT_KEYS = ["demo-key", "demo2-key"] as const;
@@ -58,11 +58,18 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
  * The usual main of a bench: uses `url` or starts the local stack (stopped at the end whatever
  * happens), runs the bench, and turns its outcome into an exit code (errors printed, exit 1).
  */
-export async function benchMain(url: string | undefined, run: (url: string) => Promise<boolean>): Promise<number> {
+export async function benchMain(
+  url: string | undefined,
+  run: (url: string, inspectorPort: number | null) => Promise<boolean>,
+  options: { inspector?: boolean } = {},
+): Promise<number> {
   let stack: LocalStack | undefined;
   try {
-    const target = url !== undefined ? loopbackUrl(url) : (stack = await startLocalStack({ log: (m) => console.log(`  · ${m}`) })).url;
-    const ok = await run(target);
+    // The inspector of a stack we start, for CPU profiles; a --url server's is not ours to attach to.
+    const inspectorPort = url === undefined && options.inspector ? await freePort() : null;
+    const target =
+      url !== undefined ? loopbackUrl(url) : (stack = await startLocalStack({ log: (m) => console.log(`  · ${m}`), ...(inspectorPort ? { inspectorPort } : {}) })).url;
+    const ok = await run(target, inspectorPort);
     const reloads = stack?.reloads() ?? 0;
     if (reloads > 0) console.log(`Note: wrangler dev reloaded the Worker ${reloads} time(s) during the run (a source file changed).`);
     return ok ? 0 : 1;

@@ -18,6 +18,8 @@ export interface LocalStackOptions {
   log?: (message: string) => void;
   /** How long to wait for GET /health to answer 200. Default 90 s. */
   readyTimeoutMs?: number;
+  /** Port of wrangler dev's inspector (DevTools protocol) on 127.0.0.1, for CPU profiles; off when omitted. */
+  inspectorPort?: number;
 }
 
 export interface LocalStack {
@@ -238,7 +240,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const logFd = openSync(logFile, "w");
   let child: ChildProcess;
   try {
-    child = spawn(WRANGLER, ["dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false"], {
+    const inspector = options.inspectorPort === undefined ? [] : ["--inspector-port", String(options.inspectorPort)];
+    child = spawn(WRANGLER, ["dev", "--ip", HOST, "--port", String(port), "--show-interactive-dev-session=false", ...inspector], {
       cwd: REPO_ROOT,
       env: wranglerEnv(),
       stdio: ["ignore", logFd, logFd],

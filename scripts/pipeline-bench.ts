@@ -27,6 +27,7 @@ import { parseOhlcvCsv } from "../worker/datasets/ohlcv-csv";
 import { simpleReturns, sma } from "../worker/engine/indicators";
 import { plainSmaCrossover } from "../bench/plain";
 import { apiCall, benchMain, intFlag, isTerminal, sleep } from "./bench-common";
+import { cpuByPart, startProfiler, type Part } from "./cpu-profile";
 
 const USAGE = `Usage: npm run bench:pipeline -- [--url URL] [--timeout-s S] [--skip-100k]
 
@@ -198,6 +199,8 @@ interface Sample {
 
 interface JobRun {
   job: Job;
+  /** JavaScript CPU ms by part (CPU_PARTS) while the job ran, from a profile of the Worker's isolate; null without one. */
+  cpuParts: Map<string, number> | null;
   ms: number;
   polls: number;
   samples: Sample[];
@@ -237,7 +240,21 @@ function queueBatchesSince(logFile: string, from: number): JobRun["batches"] {
   return { count, chunks, busyMs };
 }
 
-async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Promise<JobRun> {
+/**
+ * Where workerd's JavaScript CPU goes, by the functions on each sampled stack, first match wins:
+ * the backtests, the consumer around them, the job's DO (its RPC entry points and the shell's
+ * steps; a status poll's DO call counted apart), the API's request handling; the rest ("other") is
+ * the runtime's own: Queue broker, D1, RPC (de)serialisation, GC.
+ */
+const CPU_PARTS: Part[] = [
+  { name: "backtests", functions: ["runBacktest"] },
+  { name: "consumer", functions: ["handleQueueBatch", "handleTaskBatch", "consumeChunk", "runChunk", "runTasks", "materializeDetails"] },
+  { name: "status polls", functions: ["status", "listTasks"] },
+  { name: "job DO", functions: ["report", "start", "alarm", "cancel", "abandonChunk", "apply", "flushD1", "arm", "sendMaterialize"] },
+  { name: "API", functions: ["fetch", "submitJob"] },
+];
+
+async function runJob(url: string, grid: Grid, timeoutS: number, log = true, inspectorPort: number | null = null): Promise<JobRun> {
   // No blob directory yet on a fresh state: nothing stored so far (the job's Top-N will create it).
   const r2Before = listDir(R2_BLOBS) ?? [];
   const doBefore = new Set(listDir(DO_DIR) ?? []);
@@ -245,6 +262,7 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
   const pids = workerdPids();
   const cpu0 = workerdCpuMs(pids);
   const machine0 = machineCpuMs();
+  const profiler = inspectorPort === null ? null : await startProfiler(inspectorPort).catch((err: Error) => (console.log(`  (no CPU profile: ${err.message})`), null));
   const t0 = performance.now();
   const deadline = t0 + timeoutS * 1000;
   const submitted = Job.parse(await apiCall(url, API_KEY, "POST", "/optimizations", specOf(grid)));
@@ -274,6 +292,8 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
     await sleep(Math.max(0, Math.min(POLL_MS - (performance.now() - pollStarted), deadline - performance.now())));
   }
   const ms = performance.now() - t0;
+  const profile = profiler ? await profiler.stop().catch(() => null) : null;
+  const cpuParts = profile ? cpuByPart(profile, CPU_PARTS) : null;
   const batches = queueBatchesSince(wranglerLog(url), logFrom);
   const cpu1 = workerdCpuMs(pids);
   const machine1 = machineCpuMs();
@@ -293,7 +313,7 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true): Pr
   }
   const r2Count = await r2NewObjects(new Set(r2Before), job.summary.topN.length);
   const r2New = listDir(R2_BLOBS) === null ? null : r2Count;
-  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before.length, cpu, batches };
+  return { job, ms, polls, samples, doFile, r2New, r2Before: r2Before.length, cpu, batches, cpuParts };
 }
 
 /**
@@ -396,6 +416,16 @@ function report(grid: Grid, run: JobRun, plain: PlainRun): boolean {
         ` (${((busyMs / plain.bestMs)).toFixed(1)}x the plain loop); idle between batches ${(Math.max(0, run.ms - busyMs) / 1000).toFixed(2)} s`,
     );
   }
+  if (run.cpuParts) {
+    const parts = [...run.cpuParts];
+    const sum = parts.reduce((a, [, v]) => a + v, 0);
+    const doMs = run.cpuParts.get("job DO") ?? 0;
+    console.log(
+      `workerd CPU by part (profile of the Worker's isolate, ${(sum / 1000).toFixed(2)} s sampled): ` +
+        parts.map(([name, v]) => `${name} ${(v / 1000).toFixed(2)} s`).join(", ") +
+        `; backtests = ${((run.cpuParts.get("backtests") ?? 0) / plain.bestMs).toFixed(1)}x the plain loop; job DO per outcome ${((doMs * 1000) / Math.max(1, job.summary.succeeded + job.summary.failed)).toFixed(0)} µs`,
+    );
+  }
   const { workerdMs, machineBusy, cores } = run.cpu;
   if (workerdMs !== null || machineBusy !== null) {
     console.log(
@@ -456,7 +486,7 @@ function storageReport(run: JobRun): void {
 
 // ---------------------------------------------------------------------------------------------
 
-async function run(url: string, timeoutS: number): Promise<boolean> {
+async function run(url: string, timeoutS: number, inspectorPort: number | null): Promise<boolean> {
   const bars = parseOhlcvCsv(readFileSync(CSV, "utf8"));
   const ret = simpleReturns(bars.close);
   console.log(`node ${process.version}, ${bars.length} bars of sp500; server ${url}; state ${path.relative(process.cwd(), STATE) || STATE}`);
@@ -469,7 +499,7 @@ async function run(url: string, timeoutS: number): Promise<boolean> {
   let ok = true;
   for (const grid of grids) {
     console.log(`\nsubmitting ${grid.label}: ${fmt(combos(grid).length)} combinations (${gridText(grid)})...`);
-    const job = await runJob(url, grid, timeoutS);
+    const job = await runJob(url, grid, timeoutS, true, inspectorPort);
     const plain = runPlain(grid, bars.close, ret, 10);
     ok = report(grid, job, plain) && ok;
   }
@@ -487,5 +517,5 @@ else {
     console.error((err as Error).message);
     process.exit(1);
   }
-  process.exitCode = await benchMain(args.url, (url) => run(url, timeoutS));
+  process.exitCode = await benchMain(args.url, (url, inspectorPort) => run(url, timeoutS, inspectorPort), { inspector: true });
 }
