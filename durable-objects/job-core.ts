@@ -157,15 +157,16 @@ export function initialState(input: StartInput, cfg: CoreConfig): JobState {
     sendPausedUntil: 0,
     materialize: null,
   };
-  return { job, grid, open: new Map(), chunks: new Map() };
+  return { job, grid, open: new Map(), waiting: new Set(), chunks: new Map() };
 }
 
 /** Rebuilds the in-memory state from persisted rows (a restart): chunks regain their task sets. */
 export function restoreState(job: JobRow, open: TaskRow[], chunks: ChunkRow[]): JobState {
-  const state: JobState = { job, grid: createAdmittedGrid(job.spec.params, job.spec.constraints), open: new Map(), chunks: new Map() };
+  const state: JobState = { job, grid: createAdmittedGrid(job.spec.params, job.spec.constraints), open: new Map(), waiting: new Set(), chunks: new Map() };
   for (const c of chunks) state.chunks.set(c.id, { ...c, tasks: new Set() });
   for (const t of open) {
     state.open.set(t.idx, t);
+    if (t.status === "queued") state.waiting.add(t.idx);
     if (t.status === "running" && t.chunkId !== null) state.chunks.get(t.chunkId)?.tasks.add(t.idx);
   }
   return state;
@@ -186,7 +187,10 @@ export function nextAlarmAt(state: JobState, cfg: CoreConfig, now: number): numb
     for (const c of state.chunks.values()) times.push(c.leaseUntil);
     if (state.chunks.size < job.spec.concurrencyLimit) {
       let retry = Infinity;
-      for (const t of state.open.values()) if (t.status === "queued" && t.retryAt !== null && t.retryAt < retry) retry = t.retryAt;
+      for (const idx of state.waiting) {
+        const t = state.open.get(idx)!;
+        if (t.retryAt !== null && t.retryAt < retry) retry = t.retryAt;
+      }
       if (retry < Infinity) times.push(Math.max(retry, job.sendPausedUntil));
     }
   }
@@ -504,8 +508,8 @@ class Transition {
     let freeSlots = job.spec.concurrencyLimit - this.state.chunks.size;
     if (freeSlots <= 0) return;
     const messages: TaskChunkMessage[] = [];
-    const due = [...this.state.open.values()]
-      .filter((t) => t.status === "queued" && t.retryAt !== null && t.retryAt <= this.now)
+    const due = Array.from(this.state.waiting, (idx) => this.state.open.get(idx)!)
+      .filter((t) => t.retryAt !== null && t.retryAt <= this.now)
       .sort((a, b) => a.retryAt! - b.retryAt! || a.idx - b.idx);
     let nextDue = 0;
     while (freeSlots > 0 && job.running < MAX_RUNNING_TASKS) {
@@ -659,6 +663,8 @@ class Transition {
     task.updatedAt = this.iso();
     if (task.status === "running" || task.status === "queued") this.state.open.set(task.idx, task);
     else this.state.open.delete(task.idx);
+    if (task.status === "queued") this.state.waiting.add(task.idx);
+    else this.state.waiting.delete(task.idx);
     this.result.changes.tasks.set(task.idx, task);
   }
 

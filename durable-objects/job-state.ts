@@ -100,6 +100,11 @@ export interface JobState {
   job: JobRow;
   grid: Grid;
   open: Map<number, TaskRow>;
+  /**
+   * The open tasks waiting for a retry (or back in line after a requeue): what dispatch and the
+   * alarm look through on every report, so they never walk the running tasks.
+   */
+  waiting: Set<number>;
   chunks: Map<string, Chunk>;
 }
 

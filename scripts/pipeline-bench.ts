@@ -17,7 +17,7 @@
  *   npm run bench:pipeline -- --skip-100k --timeout-s 300
  *   npm run bench:pipeline -- --url http://127.0.0.1:8787
  */
-import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,12 +29,14 @@ import { plainSmaCrossover } from "../bench/plain";
 import { apiCall, benchMain, intFlag, isTerminal, sleep } from "./bench-common";
 import { cpuByPart, startProfiler, type Part } from "./cpu-profile";
 
-const USAGE = `Usage: npm run bench:pipeline -- [--url URL] [--timeout-s S] [--skip-100k]
+const USAGE = `Usage: npm run bench:pipeline -- [--url URL] [--timeout-s S] [--skip-100k] [--cpu-profile DIR]
 
   --url URL       use a running server on 127.0.0.1 (e.g. from \`npm run dev\`) instead of starting one;
                   R2 and DO storage are read from this checkout's .wrangler/state (skipped if not found)
   --timeout-s S   bound on each job, submit to its end (default 600); a job still running is canceled
   --skip-100k     run only the warm-up and the 10,000-combination grid
+  --cpu-profile DIR  also save each job's CPU profile of the Worker's isolate there (.cpuprofile,
+                  opens in Chrome DevTools' Performance panel); not with --url
   -h, --help      show this help`;
 
 const { values: args } = parseArgs({
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     url: { type: "string" },
     "timeout-s": { type: "string", default: "600" },
     "skip-100k": { type: "boolean", default: false },
+    "cpu-profile": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -294,6 +297,12 @@ async function runJob(url: string, grid: Grid, timeoutS: number, log = true, ins
   const ms = performance.now() - t0;
   const profile = profiler ? await profiler.stop().catch(() => null) : null;
   const cpuParts = profile ? cpuByPart(profile, CPU_PARTS) : null;
+  if (profile && args["cpu-profile"]) {
+    mkdirSync(args["cpu-profile"], { recursive: true });
+    const file = path.join(args["cpu-profile"], `${grid.label}-${submitted.id}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    console.log(`  (CPU profile: ${file})`);
+  }
   const batches = queueBatchesSince(wranglerLog(url), logFrom);
   const cpu1 = workerdCpuMs(pids);
   const machine1 = machineCpuMs();

@@ -245,6 +245,7 @@ function run(setup: Setup, cmds: Cmd[]): void {
     expect(job.canceled).toBe(by("canceled") + (isTerminal(job.status) && job.status !== "succeeded" && job.status !== "failed" ? job.total - job.dispatched : 0));
     expect(job.retries).toBe(rows.reduce((n, t) => n + t.retries, 0));
     expect(state.chunks.size).toBeLessThanOrEqual(spec.concurrencyLimit);
+    expect([...state.waiting].sort((x, y) => x - y)).toEqual([...state.open.values()].filter((t) => t.status === "queued").map((t) => t.idx).sort((x, y) => x - y));
     for (const t of rows) {
       expect(t.retries).toBeLessThanOrEqual(spec.maxRetries);
       // Every dispatched attempt is accounted once: ended (succeeded, failed), in flight, or charged as a retry.
