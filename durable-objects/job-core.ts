@@ -73,8 +73,6 @@ export interface Changes {
   tasks: Map<number, TaskRow>;
   /** Chunk rows to write, or null to delete. */
   chunks: Map<string, ChunkRow | null>;
-  /** Task rows up to this change number are in D1 now. */
-  cleanUpTo: number;
   /** Whether the job row changed in a way D1 shows (else only bookkeeping changed). */
   jobVisible: boolean;
 }
@@ -221,7 +219,7 @@ class Transition {
     this.job = state.job;
     this.now = stamp.now;
     this.random = seededRandom(stamp.seed);
-    this.result = { effects: [], changes: { tasks: new Map(), chunks: new Map(), cleanUpTo: 0, jobVisible: false } };
+    this.result = { effects: [], changes: { tasks: new Map(), chunks: new Map(), jobVisible: false } };
   }
 
   run(event: JobEvent): StepResult {
@@ -615,7 +613,6 @@ class Transition {
     if (job.d1CanceledFrom === plan.canceledFrom) job.d1CanceledFrom = plan.canceledTo;
     if (plan.metrics) confirmSent(job.metrics, plan.metrics.seq);
     if (plan.taskSeq > job.d1TaskSeq) job.d1TaskSeq = plan.taskSeq;
-    this.result.changes.cleanUpTo = plan.taskSeq;
   }
 
   /** Timings for the job's stats, histograms for /metrics, and one Analytics Engine point per attempt. */

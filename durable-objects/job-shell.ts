@@ -227,7 +227,7 @@ export class JobShell {
     this.flushing = true;
     try {
       const capacity = TASK_ROWS_PER_STATEMENT * STATEMENTS_PER_BATCH;
-      const dirty = this.store.dirtyTasks(capacity);
+      const dirty = this.store.dirtyTasks(state.job.d1TaskSeq, capacity);
       const plan = this.apply({ type: "flushBegin", taskSeq: dirty.at(-1)?.dirty ?? 0, room: capacity - dirty.length, token: this.ports.token() }).flush;
       if (!plan) return false;
       const { job, grid } = state;

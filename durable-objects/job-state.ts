@@ -74,7 +74,7 @@ export interface TaskRow {
   errorMessage: string | null;
   queueWaitMs: number | null;
   execMs: number | null;
-  /** changeSeq of its last change not yet in D1; 0 when D1 has it. */
+  /** changeSeq of its last change (0: never changed); D1 owes the row while this exceeds the job's d1TaskSeq. */
   dirty: number;
   updatedAt: string;
 }

@@ -2,7 +2,7 @@ import type { ErrorKind, JobSpec, TaskStatus } from "../schema";
 import type { Changes } from "./job-core";
 import type { ChunkRow, JobRow, TaskRow } from "./job-state";
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS tasks_chunk ON tasks (chunk_id) WHERE status = 'running';
-CREATE INDEX IF NOT EXISTS tasks_dirty ON tasks (dirty) WHERE dirty > 0;
+CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty);
 CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, lease_until INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0);
 `;
 
@@ -103,7 +103,10 @@ export class JobStore {
   private migrate(): void {
     const version = Number(this.sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 1);
     if (version >= SCHEMA_VERSION) return;
-    this.sql.exec("ALTER TABLE tasks ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0");
+    if (version < 2) this.sql.exec("ALTER TABLE tasks ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0");
+    // Version 3: rows keep their change number; D1 owes those above the job's d1TaskSeq (no reset to 0).
+    this.sql.exec("DROP INDEX IF EXISTS tasks_dirty");
+    this.sql.exec("CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty)");
     this.sql.exec("UPDATE meta SET value = ? WHERE key = 'schema_version'", String(SCHEMA_VERSION));
   }
 
@@ -161,7 +164,6 @@ export class JobStore {
           chunk.started ? 1 : 0,
         );
     }
-    if (changes.cleanUpTo > 0) this.sql.exec("UPDATE tasks SET dirty = 0 WHERE dirty > 0 AND dirty <= ?", changes.cleanUpTo);
     const { spec: _spec, ...state } = job;
     const data = JSON.stringify(state);
     if (data === this.savedData) return;
@@ -177,9 +179,9 @@ export class JobStore {
     return rows.toArray().map(toTask);
   }
 
-  /** Rows changed since D1 last had them, oldest change first. */
-  dirtyTasks(limit: number): TaskRow[] {
-    return this.sql.exec("SELECT * FROM tasks WHERE dirty > 0 ORDER BY dirty LIMIT ?", limit).toArray().map(toTask);
+  /** Rows changed since D1 confirmed change number `confirmed`, oldest change first. */
+  dirtyTasks(confirmed: number, limit: number): TaskRow[] {
+    return this.sql.exec("SELECT * FROM tasks WHERE dirty > ? ORDER BY dirty LIMIT ?", confirmed, limit).toArray().map(toTask);
   }
 }
 

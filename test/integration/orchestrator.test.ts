@@ -141,6 +141,24 @@ describe("the job Durable Object", () => {
     expect(h.sent).toHaveLength(0);
   });
 
+  it("migrates a version-2 store: rows keep their change numbers and D1 gets those past what it confirmed", async () => {
+    const h = await harness(grid(3, { concurrencyLimit: 3 }));
+    const chunks = h.sent.splice(0);
+    await h.job.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
+    for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += config.D1_FLUSH_MS;
+    // As version 2 left it: its partial index, its version number.
+    await h.sql("DROP INDEX tasks_change");
+    await h.sql("CREATE INDEX tasks_dirty ON tasks (dirty) WHERE dirty > 0");
+    await h.sql("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    await h.restart();
+    for (const c of chunks.slice(1)) await h.job.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 2 })], done: true });
+    for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += config.D1_FLUSH_MS;
+    const indexes = await h.sql<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tasks_%' ORDER BY name");
+    expect(indexes.map((r) => r.name)).toEqual(["tasks_change", "tasks_chunk", "tasks_retry"]);
+    const rows = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status").bind(h.jobId).all();
+    expect(rows.results).toEqual([{ status: "succeeded", n: 3 }]);
+  });
+
   it("early-stops at the first result past the threshold and freezes the summary", async () => {
     const h = await harness(grid(10, { concurrencyLimit: 2, earlyStopPolicy: { metric: "score", threshold: 4, mode: "max" } }));
     const [c1, c2] = h.sent.splice(0);

@@ -146,7 +146,6 @@ function run(setup: Setup, cmds: Cmd[]): void {
   const save = (r: StepResult) => {
     for (const t of r.changes.tasks.values()) disk.tasks.set(t.idx, structuredClone(t));
     for (const [id, c] of r.changes.chunks) c === null ? disk.chunks.delete(id) : disk.chunks.set(id, { ...c });
-    if (r.changes.cleanUpTo > 0) for (const t of disk.tasks.values()) if (t.dirty > 0 && t.dirty <= r.changes.cleanUpTo) t.dirty = 0;
     disk.job = JSON.stringify(state.job);
   };
   const apply = (event: JobEvent): StepResult => {
@@ -186,7 +185,7 @@ function run(setup: Setup, cmds: Cmd[]): void {
     }
   };
   const flush = (outcome: "ok" | "fail" | "commitThenCrash") => {
-    const dirty = [...disk.tasks.values()].filter((t) => t.dirty > 0).sort((a, b) => a.dirty - b.dirty).slice(0, setup.capacity);
+    const dirty = [...disk.tasks.values()].filter((t) => t.dirty > state.job.d1TaskSeq).sort((a, b) => a.dirty - b.dirty).slice(0, setup.capacity);
     const plan = apply({ type: "flushBegin", taskSeq: dirty.at(-1)?.dirty ?? 0, room: setup.capacity - dirty.length, token: `t${++tokens}` }).flush;
     if (!plan) return;
     const job = state.job;
