@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ChunkReport, GridSpec, ReportAck, TaskChunkMessage } from "../../schema";
-import { createGridCache } from "../../worker/consumer/chunk-tasks";
+import { TaskChunkMessage, type ChunkReport, type GridSpec, type ReportAck } from "../../schema";
+import { createAdmittedGrid } from "../../lib/grid";
+import { chunkTasks, createGridCache } from "../../worker/consumer/chunk-tasks";
 import { runChunk, type ChunkDeps } from "../../worker/consumer/run-chunk";
 import { createSeriesCache } from "../../worker/engine/series-cache";
 import { synthetic } from "../../worker/engine/strategies/synthetic";
@@ -77,6 +78,15 @@ describe("running a chunk", () => {
     const outcomes = reports.flatMap((r) => r.outcomes);
     expect(outcomes.map((o) => [o.index, o.attempt])).toEqual([[4, 1], [5, 1], [8, 1], [0, 3]]);
     expect(outcomes.map((o) => (o.ok ? o.metrics.score : null))).toEqual([3, 4, 4, 2]);
+  });
+
+  it("reads a range spanning far more grid indexes than it holds tasks (a sparse constrained grid)", () => {
+    const grid = createAdmittedGrid({ a: { min: 1, max: 3000, step: 1 }, b: { min: 1, max: 3000, step: 1 } }, [{ left: "b", op: "==", right: "a" }]);
+    const message = TaskChunkMessage.parse({ ...chunk(1), range: { from: 0, to: grid.size } });
+    const tasks = [...chunkTasks(message, grid)];
+    expect(grid.size).toBe(9_000_000);
+    expect(tasks).toHaveLength(3000);
+    expect(tasks.at(-1)).toEqual({ index: grid.size - 1, attempt: 1, params: { a: 3000, b: 3000 } });
   });
 
   it("asks the DO for a job's grid once per isolate", async () => {
