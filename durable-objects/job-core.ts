@@ -183,7 +183,8 @@ export function nextAlarmAt(state: JobState, cfg: CoreConfig, now: number): numb
   const times: number[] = [];
   if (!isTerminal(job.status)) {
     for (const c of state.chunks.values()) times.push(c.leaseUntil);
-    if (state.chunks.size < job.spec.concurrencyLimit) {
+    // A retry coming due wakes the job only if dispatch could send it then (a free slot, room for rows).
+    if (state.chunks.size < job.spec.concurrencyLimit && job.running < MAX_RUNNING_TASKS) {
       let retry = Infinity;
       for (const idx of state.waiting) {
         const t = state.open.get(idx)!;
