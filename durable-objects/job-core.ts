@@ -101,6 +101,13 @@ export const MAX_CHUNK_BYTES = 100_000;
 const BYTES_PER_LISTED_TASK = 40;
 /** Running tasks have a row in memory each: this bounds them whatever the chunk size and concurrency. */
 export const MAX_RUNNING_TASKS = 16_384;
+
+/**
+ * Whether the running-task bound leaves room for a whole chunk: below it dispatch waits for reports
+ * rather than send chunks cut to whatever one report freed (often a single task). Dispatch and the
+ * alarm ask the same question, so a due retry never wakes a job that could not send it.
+ */
+const hasRoom = (job: JobRow, cfg: CoreConfig): boolean => MAX_RUNNING_TASKS - job.running >= Math.min(cfg.MAX_CHUNK_TASKS, MAX_RUNNING_TASKS / 4);
 /** Backoff of D1 writes and Queue sends after failures. */
 export const IO_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 
@@ -184,7 +191,7 @@ export function nextAlarmAt(state: JobState, cfg: CoreConfig, now: number): numb
   if (!isTerminal(job.status)) {
     for (const c of state.chunks.values()) times.push(c.leaseUntil);
     // A retry coming due wakes the job only if dispatch could send it then (a free slot, room for rows).
-    if (state.chunks.size < job.spec.concurrencyLimit && job.running < MAX_RUNNING_TASKS) {
+    if (state.chunks.size < job.spec.concurrencyLimit && hasRoom(job, cfg)) {
       let retry = Infinity;
       for (const idx of state.waiting) {
         const t = state.open.get(idx)!;
@@ -511,7 +518,7 @@ class Transition {
       .filter((t) => t.retryAt !== null && t.retryAt <= this.now)
       .sort((a, b) => a.retryAt! - b.retryAt! || a.idx - b.idx);
     let nextDue = 0;
-    while (freeSlots > 0 && job.running < MAX_RUNNING_TASKS) {
+    while (freeSlots > 0 && hasRoom(job, cfg)) {
       const remaining = due.length - nextDue + (job.total - job.dispatched);
       if (remaining === 0) break;
       const sized = nextChunkSize({

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { JobSpec, type TaskChunkMessage } from "../../schema";
 import { createAdmittedGrid, createGrid } from "../../lib/grid";
 import { chunkTasks } from "../../worker/consumer/chunk-tasks";
-import { initialState, isTerminal, nextAlarmAt, step, type CoreConfig, type JobEvent } from "../../durable-objects/job-core";
+import { initialState, isTerminal, MAX_RUNNING_TASKS, nextAlarmAt, step, type CoreConfig, type JobEvent } from "../../durable-objects/job-core";
 
 /** Production defaults (lib/config.ts), small enough to reason about. */
 const PROD: CoreConfig = {
@@ -68,5 +68,39 @@ describe("a queue that outwaits the dispatch lease", () => {
       const job = runAgainstBacklog(400, concurrency, 150_000, 50);
       expect(job).toMatchObject({ status: "succeeded", succeeded: 400, failed: 0, retries: 0 });
     }
+  });
+});
+
+describe("a fast job past its bound of running tasks", () => {
+  it("sends whole chunks only: the slots a report frees wait for room rather than take one-task chunks", () => {
+    const spec = JobSpec.parse({ strategy: "synthetic", dataset: "sp500", params: { a: { min: 1, max: 100_000, step: 1 } }, objective: { metric: "score", mode: "max" }, concurrencyLimit: 64 });
+    const state = initialState({ jobId: "j", tenant: "t", spec, total: 100_000, createdAt: new Date(0).toISOString() }, PROD);
+    const grid = createAdmittedGrid(spec.params, spec.constraints);
+    let now = 0;
+    let seed = 1;
+    const queue: TaskChunkMessage[] = [];
+    const sizes: number[] = [];
+    const apply = (event: JobEvent) => {
+      for (const e of step(state, { ...event, now, seed: seed++ }, PROD).effects) {
+        if (e.type !== "send") continue;
+        queue.push(...e.messages);
+        sizes.push(...e.messages.map((m) => [...chunkTasks(m, grid)].length));
+      }
+    };
+    apply({ type: "dispatch" });
+    // Oldest chunk first, each reported at once in full: 0.05 ms a task.
+    for (let i = 0; i < 10_000 && queue.length > 0 && !isTerminal(state.job.status); i++) {
+      const m = queue.shift()!;
+      now += 1;
+      const outcomes = [...chunkTasks(m, grid)].map((t) => ({ ok: true as const, index: t.index, attempt: t.attempt, metrics: { score: 1 }, resultSummaryId: null, queueWaitMs: 0, execMs: 0.05 }));
+      apply({ type: "report", report: { chunkId: m.chunkId, outcomes, done: true } });
+      expect(state.job.running).toBeLessThanOrEqual(MAX_RUNNING_TASKS);
+    }
+    expect(state.job.status).toBe("succeeded");
+    // The first wave measures with one task a chunk; after it, chunks carry about a second of work
+    // (1,000 ms / 0.05 ms, within MAX_CHUNK_TASKS), none cut short by the bound (the last holds the rest).
+    const later = sizes.slice(64, -1);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.filter((n) => n < 1_000)).toEqual([]);
   });
 });

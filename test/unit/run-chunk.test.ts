@@ -89,6 +89,12 @@ describe("running a chunk", () => {
     expect(tasks.at(-1)).toEqual({ index: grid.size - 1, attempt: 1, params: { a: 3000, b: 3000 } });
   });
 
+  it("runs no listed index past the job's grid (left unreported, the DO fails it at the chunk's end)", () => {
+    const grid = createAdmittedGrid({ a: { min: 1, max: 3, step: 1 } }, []);
+    const message = { ...chunk(1), range: undefined, tasks: [{ index: 2, attempt: 2 }, { index: 3, attempt: 2 }, { index: 2 ** 40, attempt: 1 }] };
+    expect([...chunkTasks(message, grid)]).toEqual([{ index: 2, attempt: 2, params: { a: 3 } }]);
+  });
+
   it("asks the DO for a job's grid once per isolate", async () => {
     const { d, reports } = deps();
     const first = chunk(3);

@@ -15,7 +15,8 @@ export function* chunkTasks(chunk: TaskChunkMessage, grid: Grid): Generator<Chun
       yield { index, attempt: 1, params: grid.paramsAt(index) };
     }
   }
-  for (const t of chunk.tasks) yield { index: t.index, attempt: t.attempt, params: grid.paramsAt(t.index) };
+  // An index past the grid is not the job's task: left unreported, the DO fails it at the chunk's end.
+  for (const t of chunk.tasks) if (t.index < grid.size) yield { index: t.index, attempt: t.attempt, params: grid.paramsAt(t.index) };
 }
 
 /** Jobs' grids an isolate keeps, by tenant and job id: a job's chunks then fetch its grid once. */
