@@ -28,7 +28,7 @@ const workersProject = (name: string, include: string[], vars: Record<string, st
       },
     }),
   ],
-  test: { name, include, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 30_000 },
+  test: { name, include, setupFiles: ["./test/apply-migrations.ts", "./test/settle-jobs.ts"], testTimeout: 30_000 },
 });
 
 export default defineConfig({
