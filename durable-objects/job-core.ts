@@ -71,8 +71,8 @@ export type Effect =
 
 export interface Changes {
   tasks: Map<number, TaskRow>;
-  /** Chunk rows to write, or null to delete. */
-  chunks: Map<string, ChunkRow | null>;
+  /** Chunk rows to write (`created`: the whole row, else its lease and start), or null to delete. */
+  chunks: Map<string, { row: ChunkRow; created: boolean } | null>;
   /** Whether the job row changed in a way D1 shows (else only bookkeeping changed). */
   jobVisible: boolean;
 }
@@ -165,15 +165,40 @@ export function initialState(input: StartInput, cfg: CoreConfig): JobState {
   return { job, grid, open: new Map(), waiting: new Set(), chunks: new Map() };
 }
 
-/** Rebuilds the in-memory state from persisted rows (a restart): chunks regain their task sets. */
-export function restoreState(job: JobRow, open: TaskRow[], chunks: ChunkRow[]): JobState {
+/**
+ * Rebuilds the in-memory state from persisted rows (a restart). Claiming writes no task row, so a
+ * chunk's running tasks are what its row named less those with a row written since: an index of its
+ * range with any row (an outcome, a retry charged), a listed retry whose row moved past the attempt
+ * before the claim. `rowsInRanges`: the indexes in the chunks' ranges that have a task row. A store
+ * before version 4 wrote running rows: those join their chunk as they are.
+ */
+export function restoreState(job: JobRow, open: TaskRow[], chunks: ChunkRow[], rowsInRanges: ReadonlySet<number>): JobState {
   const state: JobState = { job, grid: createAdmittedGrid(job.spec.params, job.spec.constraints), open: new Map(), waiting: new Set(), chunks: new Map() };
   for (const c of chunks) state.chunks.set(c.id, { ...c, tasks: new Set() });
   for (const t of open) {
     state.open.set(t.idx, t);
-    if (t.status === "queued") state.waiting.add(t.idx);
     if (t.status === "running" && t.chunkId !== null) state.chunks.get(t.chunkId)?.tasks.add(t.idx);
   }
+  const run = (task: TaskRow, chunk: Chunk, attempt: number) => {
+    task.status = "running";
+    task.attempt = attempt;
+    task.chunkId = chunk.id;
+    task.retryAt = null;
+    task.updatedAt = chunk.dispatchedAt;
+    state.open.set(task.idx, task);
+    chunk.tasks.add(task.idx);
+  };
+  for (const chunk of state.chunks.values()) {
+    for (const { index, attempt } of chunk.listed) {
+      const row = state.open.get(index);
+      if (row?.status === "queued" && row.attempt === attempt - 1) run(row, chunk, attempt);
+    }
+    if (!chunk.range) continue;
+    for (let idx = state.grid.nextAccepted(chunk.range.from); idx < chunk.range.to; idx = state.grid.nextAccepted(idx + 1)) {
+      if (!rowsInRanges.has(idx)) run(freshTask(idx, "queued", chunk.dispatchedAt), chunk, 1);
+    }
+  }
+  for (const t of state.open.values()) if (t.status === "queued") state.waiting.add(t.idx);
   return state;
 }
 
@@ -530,7 +555,15 @@ class Transition {
         freeSlots,
       });
       const size = Math.min(sized, MAX_RUNNING_TASKS - job.running);
-      const chunk: Chunk = { id: `c${++job.chunkSeq}`, leaseUntil: this.now + job.dispatchLeaseMs, started: false, tasks: new Set() };
+      const chunk: Chunk = {
+        id: `c${++job.chunkSeq}`,
+        leaseUntil: this.now + job.dispatchLeaseMs,
+        started: false,
+        range: null,
+        listed: [],
+        dispatchedAt: this.iso(),
+        tasks: new Set(),
+      };
       // A task the queue outwaited before waits longer each time, whatever other chunks did meanwhile:
       // a backlog delays it, and only a message that never starts exhausts MAX_REQUEUES.
       const leaseFor = (task: TaskRow) => {
@@ -548,15 +581,17 @@ class Transition {
         enqueuedAt: this.now,
         tasks: [],
       };
+      // No row is written: the chunk's row names its tasks (see restoreState), a task's first row is its outcome.
       const claim = (task: TaskRow) => {
         task.status = "running";
         task.attempt++;
         task.chunkId = chunk.id;
         task.retryAt = null;
+        task.updatedAt = chunk.dispatchedAt;
         chunk.tasks.add(task.idx);
         leaseFor(task);
         this.state.open.set(task.idx, task);
-        this.touch(task);
+        this.state.waiting.delete(task.idx);
         job.running++;
       };
       let claimed = 0;
@@ -578,8 +613,10 @@ class Transition {
         }
         message.range = { from, to: last + 1 };
       }
+      chunk.range = message.range ?? null;
+      chunk.listed = message.tasks;
       this.state.chunks.set(chunk.id, chunk);
-      this.putChunk(chunk);
+      this.putChunk(chunk, true);
       messages.push(message);
       freeSlots--;
     }
@@ -653,8 +690,11 @@ class Transition {
     task.chunkId = null;
   }
 
-  private putChunk(chunk: Chunk): void {
-    this.result.changes.chunks.set(chunk.id, { id: chunk.id, leaseUntil: chunk.leaseUntil, started: chunk.started });
+  /** A new chunk's row is written whole; later changes are its lease and start only. */
+  private putChunk(chunk: Chunk, created = false): void {
+    const { tasks: _tasks, ...row } = chunk;
+    const pending = this.result.changes.chunks.get(chunk.id);
+    this.result.changes.chunks.set(chunk.id, { row, created: created || (pending?.created ?? false) });
   }
 
   private deleteChunk(chunk: Chunk): void {

@@ -15,7 +15,7 @@ import {
   type StartInput,
   type StepResult,
 } from "./job-core";
-import { freshTask, type JobState } from "./job-state";
+import { freshTask, type JobState, type TaskRow } from "./job-state";
 import { JobStore } from "./job-store";
 import { jobView, taskView } from "./job-view";
 
@@ -137,13 +137,33 @@ export class JobShell {
     await this.arm(true);
   }
 
-  /** Tasks in grid order; those never dispatched are listed from the grid. */
+  /**
+   * Tasks in grid order: running ones from memory (they have no row, or a retry's stale one), the
+   * others from their rows; those never dispatched are listed from the grid.
+   */
   listTasks(query: ListTasksQuery): Page<Task> | null {
     const state = this.state;
     if (!state) return null;
     const { job, grid } = state;
     const after = query.cursor === undefined ? -1 : Number(query.cursor);
-    const items = this.store.listTasks(after, query.limit, query.status).map((t) => taskView(job, grid, t));
+    const isRunning = (idx: number) => state.open.get(idx)?.status === "running";
+    const running =
+      query.status === undefined || query.status === "running"
+        ? [...state.open.values()].filter((t) => t.status === "running" && t.idx > after).sort((a, b) => a.idx - b.idx).slice(0, query.limit)
+        : [];
+    const stored: TaskRow[] = [];
+    if (query.status !== "running") {
+      for (let from = after; stored.length < query.limit; ) {
+        const rows = this.store.listTasks(from, query.limit, query.status);
+        stored.push(...rows.filter((t) => !isRunning(t.idx)));
+        if (rows.length < query.limit) break;
+        from = rows.at(-1)!.idx;
+      }
+    }
+    const items = [...stored, ...running]
+      .sort((a, b) => a.idx - b.idx)
+      .slice(0, query.limit)
+      .map((t) => taskView(job, grid, t));
     const undispatched = isTerminal(job.status) ? "canceled" : "queued";
     if (items.length < query.limit && (query.status === undefined || query.status === undispatched)) {
       // Never-dispatched tasks come from the grid; nextAccepted jumps over rejected runs in bounded work.
@@ -274,7 +294,10 @@ export class JobShell {
 
   private load(): JobState | null {
     const job = this.store.loadJob();
-    return job ? restoreState(job, this.store.loadOpenTasks(), this.store.loadChunks()) : null;
+    if (!job) return null;
+    const chunks = this.store.loadChunks();
+    const rowsInRanges = new Set(chunks.flatMap((c) => (c.range ? this.store.rowIndexesIn(c.range.from, c.range.to) : [])));
+    return restoreState(job, this.store.loadOpenTasks(), chunks, rowsInRanges);
   }
 
   private jobLogger(): Logger {

@@ -11,8 +11,9 @@ export interface JobRow {
   total: number;
   status: JobStatus;
   /**
-   * The next accepted grid index to dispatch. Accepted indexes below it have a task row; those at or
-   * above it were never dispatched and have none: queued while the job runs, canceled once it ended.
+   * The next accepted grid index to dispatch. Accepted indexes below it were dispatched: a task in
+   * flight is named by its chunk's row, every other one has a task row. Those at or above it were
+   * never dispatched and have none: queued while the job runs, canceled once it ended.
    */
   nextIndex: number;
   /** Tasks dispatched at least once; `total - dispatched` are still waiting in the grid. */
@@ -84,9 +85,18 @@ export interface ChunkRow {
   leaseUntil: number;
   /** Whether its consumer has checked in: until then the chunk may only be waiting in the queue. */
   started: boolean;
+  /**
+   * What its message named: accepted indexes in [from, to) at attempt 1, and re-dispatched tasks.
+   * Claiming writes no task row (a task's first row is its outcome): on a restart, a task named
+   * here is still running unless a row written after the claim says otherwise.
+   */
+  range: { from: number; to: number } | null;
+  listed: { index: number; attempt: number }[];
+  /** When it was dispatched (ISO): its running tasks' updatedAt. */
+  dispatchedAt: string;
 }
 
-/** A chunk in flight and the grid indexes of its running tasks (derived from the task rows on load). */
+/** A chunk in flight and the grid indexes of its running tasks (derived from its row and the task rows on load). */
 export interface Chunk extends ChunkRow {
   tasks: Set<number>;
 }

@@ -2,7 +2,7 @@ import type { ErrorKind, JobSpec, TaskStatus } from "../schema";
 import type { Changes } from "./job-core";
 import type { ChunkRow, JobRow, TaskRow } from "./job-state";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,10 +26,16 @@ CREATE TABLE IF NOT EXISTS tasks (
   dirty INTEGER NOT NULL,
   updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at) WHERE status = 'queued';
-CREATE INDEX IF NOT EXISTS tasks_chunk ON tasks (chunk_id) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty);
-CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, lease_until INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS chunks (
+  id TEXT PRIMARY KEY,
+  lease_until INTEGER NOT NULL,
+  started INTEGER NOT NULL DEFAULT 0,
+  range_from INTEGER,
+  range_to INTEGER,
+  listed TEXT NOT NULL DEFAULT '[]',
+  dispatched_at TEXT NOT NULL DEFAULT ''
+);
 `;
 
 type SqlRow = Record<string, SqlStorageValue>;
@@ -67,7 +73,14 @@ const TASK_COLUMNS = [
 const UPSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")}) VALUES (${TASK_COLUMNS.map(() => "?").join(", ")})
   ON CONFLICT (idx) DO UPDATE SET ${TASK_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`;
 
-const toChunk = (r: SqlRow): ChunkRow => ({ id: r.id as string, leaseUntil: r.lease_until as number, started: r.started === 1 });
+const toChunk = (r: SqlRow): ChunkRow => ({
+  id: r.id as string,
+  leaseUntil: r.lease_until as number,
+  started: r.started === 1,
+  range: r.range_from === null ? null : { from: r.range_from as number, to: r.range_to as number },
+  listed: JSON.parse(r.listed as string) as ChunkRow["listed"],
+  dispatchedAt: r.dispatched_at as string,
+});
 
 /**
  * Typed access to one job's SQLite tables. Every method is synchronous so callers can group
@@ -99,14 +112,24 @@ export class JobStore {
     return { ...V1_DEFAULTS(data), ...data, spec: JSON.parse(row.spec as string) as JobSpec };
   }
 
-  /** A job written by schema version 1 gains the columns and fields version 2 added. */
+  /** A job written by an older schema version gains what the later versions added. */
   private migrate(): void {
     const version = Number(this.sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 1);
     if (version >= SCHEMA_VERSION) return;
     if (version < 2) this.sql.exec("ALTER TABLE tasks ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0");
-    // Version 3: rows keep their change number; D1 owes those above the job's d1TaskSeq (no reset to 0).
-    this.sql.exec("DROP INDEX IF EXISTS tasks_dirty");
-    this.sql.exec("CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty)");
+    if (version < 3) {
+      // Rows keep their change number; D1 owes those above the job's d1TaskSeq (no reset to 0).
+      this.sql.exec("DROP INDEX IF EXISTS tasks_dirty");
+      this.sql.exec("CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty)");
+    }
+    if (version < 4) {
+      // Chunk rows name their tasks, claims write no task row. Older chunks keep their running rows.
+      for (const column of ["range_from INTEGER", "range_to INTEGER", "listed TEXT NOT NULL DEFAULT '[]'", "dispatched_at TEXT NOT NULL DEFAULT ''"]) {
+        this.sql.exec(`ALTER TABLE chunks ADD COLUMN ${column}`);
+      }
+      this.sql.exec("DROP INDEX IF EXISTS tasks_retry");
+      this.sql.exec("DROP INDEX IF EXISTS tasks_chunk");
+    }
     this.sql.exec("UPDATE meta SET value = ? WHERE key = 'schema_version'", String(SCHEMA_VERSION));
   }
 
@@ -124,7 +147,12 @@ export class JobStore {
   }
 
   loadChunks(): ChunkRow[] {
-    return this.sql.exec("SELECT id, lease_until, started FROM chunks").toArray().map(toChunk);
+    return this.sql.exec("SELECT * FROM chunks").toArray().map(toChunk);
+  }
+
+  /** Indexes in [from, to) that have a task row. */
+  rowIndexesIn(from: number, to: number): number[] {
+    return this.sql.exec("SELECT idx FROM tasks WHERE idx >= ? AND idx < ?", from, to).toArray().map((r) => r.idx as number);
   }
 
   /**
@@ -154,15 +182,21 @@ export class JobStore {
         t.updatedAt,
       );
     }
-    for (const [id, chunk] of changes.chunks) {
-      if (chunk === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
-      else
+    for (const [id, change] of changes.chunks) {
+      if (change === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
+      else if (change.created) {
+        const { row } = change;
         this.sql.exec(
-          "INSERT INTO chunks (id, lease_until, started) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until, started = excluded.started",
+          "INSERT INTO chunks (id, lease_until, started, range_from, range_to, listed, dispatched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
           id,
-          chunk.leaseUntil,
-          chunk.started ? 1 : 0,
+          row.leaseUntil,
+          row.started ? 1 : 0,
+          row.range?.from ?? null,
+          row.range?.to ?? null,
+          JSON.stringify(row.listed),
+          row.dispatchedAt,
         );
+      } else this.sql.exec("UPDATE chunks SET lease_until = ?, started = ? WHERE id = ?", change.row.leaseUntil, change.row.started ? 1 : 0, id);
     }
     const { spec: _spec, ...state } = job;
     const data = JSON.stringify(state);

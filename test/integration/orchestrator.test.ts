@@ -141,20 +141,62 @@ describe("the job Durable Object", () => {
     expect(h.sent).toHaveLength(0);
   });
 
-  it("migrates a version-2 store: rows keep their change numbers and D1 gets those past what it confirmed", async () => {
+  it("after a restart, a chunk's running tasks are what its row named less those reported since: its range, its listed retries", async () => {
+    const h = await harness(grid(3, { maxRetries: 3 }));
+    const [m1] = h.sent.splice(0);
+    await h.job.report({ chunkId: m1!.chunkId, outcomes: [h.fail(m1!.tasks[0]!, "UpstreamError")], done: true });
+    const [m2] = h.sent.splice(0);
+    expect(m2!.message.range).toEqual({ from: 1, to: 3 });
+    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.ok(m2!.tasks[0]!, { score: 1 })], done: false });
+    await h.restart();
+    const running = async () => (await h.job.listTasks({ limit: 10, status: "running" }))!.items.map((t) => [t.index, t.attempt]);
+    expect(await running()).toEqual([[2, 1]]);
+    await h.job.report({ chunkId: m2!.chunkId, outcomes: [h.fail(m2!.tasks[1]!, "UpstreamError")], done: true });
+    h.clock.now += config.RETRY_CAP_MS;
+    await h.alarm();
+    const [m3] = h.sent.splice(0);
+    expect(m3!.message.tasks).toEqual([{ index: 0, attempt: 2 }, { index: 2, attempt: 2 }]);
+    // Task 0 fails again mid-chunk: its new row (queued, attempt 2) outdates what the chunk's row named.
+    await h.job.report({ chunkId: m3!.chunkId, outcomes: [h.fail(m3!.tasks[0]!, "UpstreamError")], done: false });
+    await h.restart();
+    expect(await running()).toEqual([[2, 2]]);
+    expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1, running: 1, queued: 1, retries: 3 });
+    expect((await h.job.listTasks({ limit: 10 }))!.items.map((t) => [t.index, t.status, t.attempt])).toEqual([[0, "queued", 2], [1, "succeeded", 1], [2, "running", 2]]);
+    await h.job.report({ chunkId: m3!.chunkId, outcomes: [h.ok(m3!.tasks[1]!, { score: 2 })], done: true });
+    h.clock.now += config.RETRY_CAP_MS;
+    await h.alarm();
+    const [m4] = h.sent.splice(0);
+    expect(m4!.message.tasks).toEqual([{ index: 0, attempt: 3 }]);
+    await h.job.report({ chunkId: m4!.chunkId, outcomes: [h.ok(m4!.tasks[0]!, { score: 3 })], done: true });
+    expect((await h.job.status())!).toMatchObject({ status: "succeeded", summary: { succeeded: 3, retries: 3 } });
+  });
+
+  it("migrates a version-2 store mid-job: its running rows still name the chunks' tasks, and D1 gets the rows past what it confirmed", async () => {
     const h = await harness(grid(3, { concurrencyLimit: 3 }));
     const chunks = h.sent.splice(0);
     await h.job.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
     for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += config.D1_FLUSH_MS;
-    // As version 2 left it: its partial index, its version number.
+    // As version 2 left it: chunk rows of three columns, a running row for each task in flight, its indexes, its version number.
+    await h.sql("CREATE TABLE chunks_v2 (id TEXT PRIMARY KEY, lease_until INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0)");
+    await h.sql("INSERT INTO chunks_v2 SELECT id, lease_until, started FROM chunks");
+    await h.sql("DROP TABLE chunks");
+    await h.sql("ALTER TABLE chunks_v2 RENAME TO chunks");
+    for (const c of chunks.slice(1)) {
+      const t = c.tasks[0]!;
+      await h.sql("INSERT INTO tasks (idx, status, attempt, retries, requeues, chunk_id, dirty, updated_at) VALUES (?, 'running', 1, 0, 0, ?, 0, '')", t.index, c.chunkId);
+    }
     await h.sql("DROP INDEX tasks_change");
     await h.sql("CREATE INDEX tasks_dirty ON tasks (dirty) WHERE dirty > 0");
+    await h.sql("CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'queued'");
+    await h.sql("CREATE INDEX tasks_chunk ON tasks (chunk_id) WHERE status = 'running'");
     await h.sql("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     await h.restart();
-    for (const c of chunks.slice(1)) await h.job.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 2 })], done: true });
+    expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1, running: 2 });
+    expect((await h.job.listTasks({ limit: 10, status: "running" }))!.items.map((t) => t.index)).toEqual(chunks.slice(1).map((c) => c.tasks[0]!.index));
+    for (const c of chunks.slice(1)) expect(await h.job.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 2 })], done: true })).toMatchObject({ accepted: 1 });
     for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += config.D1_FLUSH_MS;
     const indexes = await h.sql<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tasks_%' ORDER BY name");
-    expect(indexes.map((r) => r.name)).toEqual(["tasks_change", "tasks_chunk", "tasks_retry"]);
+    expect(indexes.map((r) => r.name)).toEqual(["tasks_change"]);
     const rows = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status").bind(h.jobId).all();
     expect(rows.results).toEqual([{ status: "succeeded", n: 3 }]);
   });

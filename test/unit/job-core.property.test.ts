@@ -20,7 +20,7 @@ const RUNS = 2_500;
 
 type Cmd =
   | { c: "dispatch" }
-  | { c: "report"; pick: number; take: number; kinds: number[]; score: number; done: boolean; dup: boolean; wrongAttempt: boolean }
+  | { c: "report"; pick: number; live: boolean; take: number; kinds: number[]; score: number; done: boolean; dup: boolean; wrongAttempt: boolean }
   | { c: "advance"; ms: number }
   | { c: "alarm" }
   | { c: "cancel" }
@@ -36,6 +36,7 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
     arbitrary: fc.record({
       c: fc.constant("report" as const),
       pick: fc.nat(),
+      live: fc.boolean(),
       take: fc.nat({ max: 8 }),
       kinds: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 8, maxLength: 8 }),
       score: fc.integer({ min: -5, max: 40 }),
@@ -145,7 +146,11 @@ function run(setup: Setup, cmds: Cmd[]): void {
 
   const save = (r: StepResult) => {
     for (const t of r.changes.tasks.values()) disk.tasks.set(t.idx, structuredClone(t));
-    for (const [id, c] of r.changes.chunks) c === null ? disk.chunks.delete(id) : disk.chunks.set(id, { ...c });
+    for (const [id, c] of r.changes.chunks) {
+      if (c === null) disk.chunks.delete(id);
+      else if (c.created) disk.chunks.set(id, structuredClone(c.row));
+      else disk.chunks.set(id, { ...disk.chunks.get(id)!, leaseUntil: c.row.leaseUntil, started: c.row.started });
+    }
     disk.job = JSON.stringify(state.job);
   };
   const apply = (event: JobEvent): StepResult => {
@@ -166,10 +171,16 @@ function run(setup: Setup, cmds: Cmd[]): void {
     }
   };
   const dispatch = () => send(apply({ type: "dispatch" }));
-  const restart = () => {
+  /** The state as the shell loads it from the disk: chunks name their running tasks, which have no row. */
+  const fromDisk = (): JobState => {
     const job = JSON.parse(disk.job) as JobRow;
     const open = [...disk.tasks.values()].filter((t) => t.status === "running" || t.status === "queued").map((t) => structuredClone(t));
-    state = restoreState(job, open, [...disk.chunks.values()].map((c) => ({ ...c })));
+    const chunks = [...disk.chunks.values()].map((c) => structuredClone(c));
+    const rowsInRanges = new Set([...disk.tasks.keys()].filter((idx) => chunks.some((c) => c.range && idx >= c.range.from && idx < c.range.to)));
+    return restoreState(job, open, chunks, rowsInRanges);
+  };
+  const restart = () => {
+    state = fromDisk();
   };
   const writeD1 = (w: (typeof writes)[number]) => {
     w.landed = true;
@@ -205,8 +216,10 @@ function run(setup: Setup, cmds: Cmd[]): void {
     else restart();
   };
   const report = (cmd: Extract<Cmd, { c: "report" }>) => {
-    if (messages.length === 0) return;
-    const m = messages[cmd.pick % messages.length]!;
+    // Any message sent (most are stale after a while), or one of a chunk still in flight.
+    const candidates = cmd.live ? messages.filter((x) => state.chunks.has(x.chunkId)) : messages;
+    if (candidates.length === 0) return;
+    const m = candidates[cmd.pick % candidates.length]!;
     const outcomes: TaskOutcome[] = m.tasks.slice(0, cmd.take).map((t, i) => {
       const kind = cmd.kinds[i % cmd.kinds.length]!;
       const attempt = cmd.wrongAttempt && i === 0 ? t.attempt + 1 : t.attempt;
@@ -230,9 +243,23 @@ function run(setup: Setup, cmds: Cmd[]): void {
     dispatch();
   };
 
+  /** What a restart would see of the open tasks and chunks: it must be the memory, field by field. */
+  const openOf = (s: JobState) => ({
+    open: [...s.open.values()].map((t) => [t.idx, t.status, t.attempt, t.retries, t.requeues, t.chunkId, t.retryAt]).sort((x, y) => (x[0] as number) - (y[0] as number)),
+    waiting: [...s.waiting].sort((x, y) => x - y),
+    chunks: [...s.chunks.values()].map((c) => [c.id, c.leaseUntil, c.started, [...c.tasks].sort((x, y) => x - y)]).sort(),
+  });
+
   const check = () => {
     const job = state.job;
-    const rows = [...disk.tasks.values()];
+    const restored = fromDisk();
+    expect(openOf(restored)).toEqual(openOf(state));
+    // Every dispatched task as the disk holds it: its row, or, running, what its chunk's row names.
+    // Claims write no row: the speed of a report rests on that.
+    expect([...disk.tasks.values()].filter((t) => t.status === "running")).toEqual([]);
+    const logical = new Map(disk.tasks);
+    for (const t of restored.open.values()) if (t.status === "running") logical.set(t.idx, t);
+    const rows = [...logical.values()];
     const by = (s: string) => rows.filter((t) => t.status === s).length;
     expect(job.succeeded + job.failed + job.canceled + job.running + (job.total - job.succeeded - job.failed - job.canceled - job.running)).toBe(total);
     expect(job.total - job.succeeded - job.failed - job.canceled - job.running).toBeGreaterThanOrEqual(0);
