@@ -1,0 +1,105 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { TaskStatus } from "../../schema";
+import type { JobRow, TaskRow } from "../../durable-objects/job-state";
+import { JobStore } from "../../durable-objects/job-store";
+
+/**
+ * The store keeps succeeded tasks in an outcome log (entries of many rows) and the others a row each:
+ * whatever the layout, it must answer like a plain map of rows. Steps change random tasks (a
+ * succeeded one never changes again, as in the core); every query is compared with the map.
+ */
+
+const STATUSES = ["queued", "failed", "canceled", "succeeded"] as const;
+
+const changeArb = fc.record({
+  idx: fc.nat({ max: 40 }),
+  status: fc.constantFrom(...STATUSES),
+  attempt: fc.nat({ max: 4 }),
+  score: fc.option(fc.double({ min: -10, max: 10, noNaN: true }), { nil: null }),
+  met: fc.option(fc.boolean(), { nil: null }),
+  retryAt: fc.option(fc.nat({ max: 1e9 }), { nil: null }),
+});
+
+const queryArb = fc.record({
+  after: fc.integer({ min: -1, max: 41 }),
+  limit: fc.integer({ min: 1, max: 12 }),
+  status: fc.option(fc.constantFrom<TaskStatus>(...STATUSES, "running"), { nil: undefined }),
+  confirmed: fc.nat({ max: 120 }),
+  from: fc.nat({ max: 41 }),
+  span: fc.nat({ max: 20 }),
+});
+
+const runArb = fc.record({
+  steps: fc.array(fc.array(changeArb, { maxLength: 12 }), { maxLength: 14 }),
+  queries: fc.array(queryArb, { minLength: 1, maxLength: 6 }),
+  perEntry: fc.integer({ min: 1, max: 5 }),
+});
+
+type Change = typeof changeArb extends fc.Arbitrary<infer T> ? T : never;
+
+function rowOf(c: Change, dirty: number): TaskRow {
+  const succeeded = c.status === "succeeded";
+  return {
+    idx: c.idx,
+    status: c.status,
+    attempt: c.attempt,
+    retries: Math.max(0, c.attempt - 1),
+    requeues: c.attempt % 2,
+    chunkId: null,
+    retryAt: c.status === "queued" ? c.retryAt : null,
+    score: succeeded ? c.score : null,
+    metrics: succeeded ? { score: c.score ?? 0, trades: c.attempt } : null,
+    constraintsMet: succeeded ? c.met : null,
+    resultSummaryId: succeeded ? `r-${c.idx}` : null,
+    errorKind: c.status === "failed" ? "UpstreamError" : null,
+    errorMessage: c.status === "failed" ? "boom" : null,
+    queueWaitMs: c.attempt > 0 ? 1.5 : null,
+    execMs: c.attempt > 0 ? 2.25 : null,
+    dirty,
+    updatedAt: new Date(1_700_000_000_000 + dirty).toISOString(),
+  };
+}
+
+const byIdx = (a: TaskRow, b: TaskRow) => a.idx - b.idx;
+
+describe("the job store", () => {
+  it("answers listTasks, dirtyTasks, rowIndexesIn and loadOpenTasks as a plain map of its rows would", async () => {
+    const stub = env.OPTIMIZATION_JOB.get(env.OPTIMIZATION_JOB.idFromName("job-store-property"));
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      new JobStore(sql).createSchema();
+      fc.assert(
+        fc.property(runArb, ({ steps, queries, perEntry }) => {
+          sql.exec("DELETE FROM tasks; DELETE FROM outcomes");
+          const store = new JobStore(sql, perEntry);
+          const model = new Map<number, TaskRow>();
+          let seq = 0;
+          for (const changes of steps) {
+            const tasks = new Map<number, TaskRow>();
+            for (const c of changes) {
+              if (model.get(c.idx)?.status === "succeeded") continue;
+              const row = rowOf(c, ++seq);
+              model.set(c.idx, row);
+              tasks.set(c.idx, row);
+            }
+            state.storage.transactionSync(() => store.save({ id: "none" } as JobRow, { tasks, chunks: new Map(), jobVisible: false }));
+          }
+          const rows = [...model.values()];
+          for (const q of queries) {
+            const listed = rows.filter((t) => t.idx > q.after && (q.status === undefined || t.status === q.status)).sort(byIdx).slice(0, q.limit);
+            expect(store.listTasks(q.after, q.limit, q.status)).toEqual(listed);
+            const dirty = rows.filter((t) => t.dirty > q.confirmed).sort((a, b) => a.dirty - b.dirty).slice(0, q.limit);
+            expect(store.dirtyTasks(q.confirmed, q.limit)).toEqual(dirty);
+            const inRange = rows.filter((t) => t.idx >= q.from && t.idx < q.from + q.span).map((t) => t.idx);
+            expect(store.rowIndexesIn(q.from, q.from + q.span).sort((a, b) => a - b)).toEqual(inRange.sort((a, b) => a - b));
+          }
+          expect(store.loadOpenTasks().sort(byIdx)).toEqual(rows.filter((t) => t.status === "queued").sort(byIdx));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});
