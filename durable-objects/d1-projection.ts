@@ -40,7 +40,7 @@ export function jobUpsert(db: D1Database, job: JobRow, changeSeq: number, update
 
 /**
  * Upserts task rows from one JSON array: `INSERT ... SELECT FROM json_each(?)`, so a statement holds
- * hundreds of rows. Each row carries its change number (`c`); an older one never overwrites a newer.
+ * hundreds of rows. Each row carries its change number (last); an older one never overwrites a newer.
  */
 export function taskUpserts(
   db: D1Database,
@@ -50,30 +50,18 @@ export function taskUpserts(
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < tasks.length; i += TASK_ROWS_PER_STATEMENT) {
-    const rows = tasks.slice(i, i + TASK_ROWS_PER_STATEMENT).map((t) => ({
-      i: t.idx,
-      p: paramsAt(t.idx),
-      s: t.status,
-      a: t.attempt,
-      r: t.retries,
-      sc: t.score,
-      m: t.metrics,
-      id: t.resultSummaryId,
-      ek: t.errorKind,
-      em: t.errorMessage,
-      qw: t.queueWaitMs,
-      ex: t.execMs,
-      u: t.updatedAt,
-      c: t.change,
-    }));
+    // Arrays rather than objects: a row's JSON carries no key names (about a third smaller).
+    const rows = tasks
+      .slice(i, i + TASK_ROWS_PER_STATEMENT)
+      .map((t) => [t.idx, paramsAt(t.idx), t.status, t.attempt, t.retries, t.score, t.metrics, t.resultSummaryId, t.errorKind, t.errorMessage, t.queueWaitMs, t.execMs, t.updatedAt, t.change]);
     statements.push(
       db
         .prepare(
           `INSERT INTO optimization_tasks (job_id, idx, tenant, params, status, attempt, retries, score, metrics,
              result_summary_id, error_kind, error_message, queue_wait_ms, exec_ms, created_at, updated_at, change_seq)
-           SELECT ?1, j.value ->> '$.i', ?2, j.value ->> '$.p', j.value ->> '$.s', j.value ->> '$.a', j.value ->> '$.r',
-             j.value ->> '$.sc', j.value ->> '$.m', j.value ->> '$.id', j.value ->> '$.ek', j.value ->> '$.em',
-             j.value ->> '$.qw', j.value ->> '$.ex', j.value ->> '$.u', j.value ->> '$.u', j.value ->> '$.c'
+           SELECT ?1, j.value ->> '$[0]', ?2, j.value ->> '$[1]', j.value ->> '$[2]', j.value ->> '$[3]', j.value ->> '$[4]',
+             j.value ->> '$[5]', j.value ->> '$[6]', j.value ->> '$[7]', j.value ->> '$[8]', j.value ->> '$[9]',
+             j.value ->> '$[10]', j.value ->> '$[11]', j.value ->> '$[12]', j.value ->> '$[12]', j.value ->> '$[13]'
            FROM json_each(?3) AS j WHERE true
            ON CONFLICT (job_id, idx) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
              retries = excluded.retries, score = excluded.score, metrics = excluded.metrics,

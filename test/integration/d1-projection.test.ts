@@ -53,4 +53,30 @@ describe("job and task rows in D1", () => {
     await env.DB.batch([jobUpsert(env.DB, job, 8, at)]);
     expect(await rowOf()).toEqual({ status: "succeeded", succeeded: 2, change_seq: 9 });
   });
+
+  it("store every field of a task row as the DO holds it", async () => {
+    const { job } = initialState(startInput("fields-job", grid(3)), config);
+    const at = "2026-12-01T00:00:00.000Z";
+    const rows = [
+      { ...freshTask(0, "queued", at), status: "succeeded" as const, attempt: 2, retries: 1, score: 1.25, metrics: { score: 1.25, trades: 7 }, resultSummaryId: "fields-job.0", queueWaitMs: 3.5, execMs: 0.75, change: 4 },
+      { ...freshTask(1, "queued", at), status: "failed" as const, attempt: 1, errorKind: "ParamInvalid" as const, errorMessage: "slow <= fast", queueWaitMs: 1, execMs: 2, change: 5 },
+      { ...freshTask(2, "canceled", "2026-12-01T00:00:01.000Z"), change: 6 },
+    ];
+    await env.DB.batch([jobUpsert(env.DB, job, 6, at), ...taskUpserts(env.DB, job, rows, (idx) => ({ a: idx + 1, side: "long" }))]);
+    const stored = await env.DB.prepare(
+      `SELECT idx, tenant, params, status, attempt, retries, score, metrics, result_summary_id, error_kind, error_message,
+         queue_wait_ms, exec_ms, created_at, updated_at, change_seq FROM optimization_tasks WHERE job_id = ? ORDER BY idx`,
+    )
+      .bind(job.id)
+      .all();
+    expect(stored.results).toEqual([
+      { idx: 0, tenant: "tenant-a", params: '{"a":1,"side":"long"}', status: "succeeded", attempt: 2, retries: 1, score: 1.25, metrics: '{"score":1.25,"trades":7}',
+        result_summary_id: "fields-job.0", error_kind: null, error_message: null, queue_wait_ms: 3.5, exec_ms: 0.75, created_at: at, updated_at: at, change_seq: 4 },
+      { idx: 1, tenant: "tenant-a", params: '{"a":2,"side":"long"}', status: "failed", attempt: 1, retries: 0, score: null, metrics: null,
+        result_summary_id: null, error_kind: "ParamInvalid", error_message: "slow <= fast", queue_wait_ms: 1, exec_ms: 2, created_at: at, updated_at: at, change_seq: 5 },
+      { idx: 2, tenant: "tenant-a", params: '{"a":3,"side":"long"}', status: "canceled", attempt: 0, retries: 0, score: null, metrics: null,
+        result_summary_id: null, error_kind: null, error_message: null, queue_wait_ms: null, exec_ms: null,
+        created_at: "2026-12-01T00:00:01.000Z", updated_at: "2026-12-01T00:00:01.000Z", change_seq: 6 },
+    ]);
+  });
 });
