@@ -2,11 +2,11 @@ import type { ErrorKind, JobSpec, TaskStatus } from "../schema";
 import type { Changes } from "./job-core";
 import type { ChunkRow, JobRow, TaskRow } from "./job-state";
 
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS job (id TEXT PRIMARY KEY, spec TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job (id TEXT PRIMARY KEY, spec TEXT NOT NULL, data TEXT NOT NULL, top_n TEXT);
 CREATE TABLE IF NOT EXISTS tasks (
   idx INTEGER PRIMARY KEY,
   status TEXT NOT NULL,
@@ -142,6 +142,11 @@ export class JobStore {
    * transaction may leave it ahead of the disk: the shell then reloads the job, which resets it.
    */
   private savedData: string | null = null;
+  /**
+   * The Top-N last written. It is most of the job's state (a result's params and metrics each) but
+   * changes only when a result makes the cut, which then replaces the array: compared by identity.
+   */
+  private savedTopN: JobRow["topN"] | null = null;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -158,11 +163,15 @@ export class JobStore {
     const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
     if (!exists) return null;
     this.migrate();
-    const row = this.sql.exec("SELECT spec, data FROM job LIMIT 1").toArray()[0];
+    const row = this.sql.exec("SELECT spec, data, top_n FROM job LIMIT 1").toArray()[0];
     if (!row) return null;
     this.savedData = row.data as string;
-    const data = JSON.parse(row.data as string) as Omit<JobRow, "spec">;
-    return { ...V1_DEFAULTS(data), ...data, spec: JSON.parse(row.spec as string) as JobSpec };
+    // Before version 6 the Top-N was part of the state.
+    const data = JSON.parse(row.data as string) as Omit<JobRow, "spec" | "topN"> & { topN?: JobRow["topN"] };
+    const topN = row.top_n === null ? (data.topN ?? []) : (JSON.parse(row.top_n as string) as JobRow["topN"]);
+    delete data.topN;
+    this.savedTopN = row.top_n === null ? null : topN;
+    return { ...V1_DEFAULTS(data), ...data, topN, spec: JSON.parse(row.spec as string) as JobSpec };
   }
 
   /** A job written by an older schema version gains what the later versions added. */
@@ -175,6 +184,7 @@ export class JobStore {
       this.sql.exec("DROP INDEX IF EXISTS tasks_dirty");
       this.sql.exec("CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty)");
     }
+    if (version < 6) this.sql.exec("ALTER TABLE job ADD COLUMN top_n TEXT");
     if (version < 4) {
       // Chunk rows name their tasks, claims write no task row. Older chunks keep their running rows.
       for (const column of ["range_from INTEGER", "range_to INTEGER", "listed TEXT NOT NULL DEFAULT '[]'", "dispatched_at TEXT NOT NULL DEFAULT ''"]) {
@@ -184,16 +194,18 @@ export class JobStore {
       this.sql.exec("DROP INDEX IF EXISTS tasks_chunk");
     }
     // Version 5 added the outcome log; the DDL creates what is missing, and rows in `tasks` stay valid.
+    // Version 6 keeps the Top-N in its own column (the state of older ones holds it until the next save).
     this.sql.exec(DDL);
     this.sql.exec("UPDATE meta SET value = ? WHERE key = 'schema_version'", String(SCHEMA_VERSION));
   }
 
   /** The spec (up to 1 MiB) is written once; every later save rewrites only the state. */
   insertJob(job: JobRow): void {
-    const { spec, ...state } = job;
+    const { spec, topN, ...state } = job;
     const data = JSON.stringify(state);
-    this.sql.exec("INSERT INTO job (id, spec, data) VALUES (?, ?, ?)", job.id, JSON.stringify(spec), data);
+    this.sql.exec("INSERT INTO job (id, spec, data, top_n) VALUES (?, ?, ?, ?)", job.id, JSON.stringify(spec), data, JSON.stringify(topN));
     this.savedData = data;
+    this.savedTopN = topN;
   }
 
   /** Open tasks (running or waiting for a retry) and chunks in flight: what the job's decisions read. */
@@ -264,7 +276,11 @@ export class JobStore {
         );
       } else this.sql.exec("UPDATE chunks SET lease_until = ?, started = ? WHERE id = ?", change.row.leaseUntil, change.row.started ? 1 : 0, id);
     }
-    const { spec: _spec, ...state } = job;
+    const { spec: _spec, topN, ...state } = job;
+    if (topN !== this.savedTopN) {
+      this.sql.exec("UPDATE job SET top_n = ? WHERE id = ?", JSON.stringify(topN), job.id);
+      this.savedTopN = topN;
+    }
     const data = JSON.stringify(state);
     if (data === this.savedData) return;
     this.sql.exec("UPDATE job SET data = ? WHERE id = ?", data, job.id);
@@ -325,7 +341,7 @@ export class JobStore {
 }
 
 /** Fields a version-1 job row lacks: D1 had its row; its task rows may be owed (the next flush finds out). */
-const V1_DEFAULTS = (data: Omit<JobRow, "spec">) => ({
+const V1_DEFAULTS = (data: Pick<JobRow, "changeSeq">) => ({
   taskChangeSeq: data.changeSeq,
   d1TaskSeq: 0,
   d1Inserted: true,

@@ -171,7 +171,7 @@ describe("the job Durable Object", () => {
     expect((await h.job.status())!).toMatchObject({ status: "succeeded", summary: { succeeded: 3, retries: 3 } });
   });
 
-  it("migrates a version-2 store mid-job: its running rows still name the chunks' tasks, and D1 gets the rows past what it confirmed", async () => {
+  it("migrates a version-2 store mid-job: its running rows still name the chunks' tasks, its Top-N moves to its column, and D1 gets the rows past what it confirmed", async () => {
     const h = await harness(grid(3, { concurrencyLimit: 3 }));
     const chunks = h.sent.splice(0);
     await h.job.report({ chunkId: chunks[0]!.chunkId, outcomes: [h.ok(chunks[0]!.tasks[0]!, { score: 1 })], done: true });
@@ -189,14 +189,23 @@ describe("the job Durable Object", () => {
     await h.sql("CREATE INDEX tasks_dirty ON tasks (dirty) WHERE dirty > 0");
     await h.sql("CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'queued'");
     await h.sql("CREATE INDEX tasks_chunk ON tasks (chunk_id) WHERE status = 'running'");
+    // ...and the Top-N inside the job's state (version 6 gave it a column).
+    await h.sql("UPDATE job SET data = json_set(data, '$.topN', json(top_n))");
+    await h.sql("ALTER TABLE job DROP COLUMN top_n");
     await h.sql("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     await h.restart();
     expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1, running: 2 });
+    expect((await h.job.status())!.summary.topN.map((e) => e.score)).toEqual([1]);
     expect((await h.job.listTasks({ limit: 10, status: "running" }))!.items.map((t) => t.index)).toEqual(chunks.slice(1).map((c) => c.tasks[0]!.index));
     for (const c of chunks.slice(1)) expect(await h.job.report({ chunkId: c.chunkId, outcomes: [h.ok(c.tasks[0]!, { score: 2 })], done: true })).toMatchObject({ accepted: 1 });
     for (let i = 0; i < 5 && (await h.alarm()); i++) h.clock.now += config.D1_FLUSH_MS;
     const indexes = await h.sql<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'tasks_%' ORDER BY name");
     expect(indexes.map((r) => r.name)).toEqual(["tasks_change"]);
+    expect((await h.job.status())!.summary.topN.map((e) => e.score)).toEqual([2, 2, 1]);
+    await h.restart();
+    expect((await h.job.status())!.summary.topN.map((e) => e.score)).toEqual([2, 2, 1]);
+    const [stored] = await h.sql<{ data: string; top_n: string }>("SELECT data, top_n FROM job");
+    expect([JSON.parse(stored!.data).topN, JSON.parse(stored!.top_n).length]).toEqual([undefined, 3]);
     const rows = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM optimization_tasks WHERE job_id = ? GROUP BY status").bind(h.jobId).all();
     expect(rows.results).toEqual([{ status: "succeeded", n: 3 }]);
   });
