@@ -57,7 +57,7 @@ export class JobShell {
     private readonly cfg: CoreConfig,
     private readonly ports: JobPorts,
   ) {
-    this.store = new JobStore(storage.sql);
+    this.store = new JobStore(storage.sql, { atomically: (fn) => storage.transactionSync(fn) });
     this.state = this.load();
     this.log = this.jobLogger();
   }

@@ -83,8 +83,8 @@ const UPSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(", ")}) VALUES (${TA
   ON CONFLICT (idx) DO UPDATE SET ${TASK_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`;
 
 /**
- * A succeeded task never changes again, so the rows one step finished are stored together as one
- * JSON array in the outcome log rather than a row each: in wrangler dev's SQLite a task row cost
+ * A succeeded task never changes again, so the rows one step finished (first attempts) are stored
+ * together as one JSON array in the outcome log rather than a row each: in wrangler dev's SQLite a task row cost
  * ~55 µs a report, a log row of hundreds of outcomes well under a millisecond. Tasks that are not
  * (yet) succeeded keep their own row in `tasks`.
  */
@@ -148,10 +148,17 @@ export class JobStore {
    */
   private savedTopN: JobRow["topN"] | null = null;
 
+  private readonly logRowsPerEntry: number;
+  private readonly atomically: (fn: () => void) => void;
+
+  /** `atomically` runs a migration as one transaction (the DO's `transactionSync`). */
   constructor(
     private readonly sql: SqlStorage,
-    private readonly logRowsPerEntry = LOG_ROWS_PER_ENTRY,
-  ) {}
+    options: { atomically?: (fn: () => void) => void; logRowsPerEntry?: number } = {},
+  ) {
+    this.logRowsPerEntry = options.logRowsPerEntry ?? LOG_ROWS_PER_ENTRY;
+    this.atomically = options.atomically ?? ((fn) => fn());
+  }
 
   /** Creates the tables on a job's first start only, so looking up an unknown id writes nothing. */
   createSchema(): void {
@@ -162,7 +169,8 @@ export class JobStore {
   loadJob(): JobRow | null {
     const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
     if (!exists) return null;
-    this.migrate();
+    // All of a migration or none: a half-applied one (columns added, version not) would fail every load.
+    this.atomically(() => this.migrate());
     const row = this.sql.exec("SELECT spec, data, top_n FROM job LIMIT 1").toArray()[0];
     if (!row) return null;
     this.savedData = row.data as string;
@@ -184,7 +192,6 @@ export class JobStore {
       this.sql.exec("DROP INDEX IF EXISTS tasks_dirty");
       this.sql.exec("CREATE INDEX IF NOT EXISTS tasks_change ON tasks (dirty)");
     }
-    if (version < 6) this.sql.exec("ALTER TABLE job ADD COLUMN top_n TEXT");
     if (version < 4) {
       // Chunk rows name their tasks, claims write no task row. Older chunks keep their running rows.
       for (const column of ["range_from INTEGER", "range_to INTEGER", "listed TEXT NOT NULL DEFAULT '[]'", "dispatched_at TEXT NOT NULL DEFAULT ''"]) {
@@ -193,6 +200,7 @@ export class JobStore {
       this.sql.exec("DROP INDEX IF EXISTS tasks_retry");
       this.sql.exec("DROP INDEX IF EXISTS tasks_chunk");
     }
+    if (version < 6) this.sql.exec("ALTER TABLE job ADD COLUMN top_n TEXT");
     // Version 5 added the outcome log; the DDL creates what is missing, and rows in `tasks` stay valid.
     // Version 6 keeps the Top-N in its own column (the state of older ones holds it until the next save).
     this.sql.exec(DDL);
@@ -234,7 +242,10 @@ export class JobStore {
   save(job: JobRow, changes: Changes): void {
     const succeeded: TaskRow[] = [];
     for (const t of changes.tasks.values()) {
-      if (t.status === "succeeded") {
+      // A task dispatched again (a retry, a requeue) was listed in a chunk among far-off indexes: its
+      // success keeps a row of its own, so that log entries span one chunk's range and a page of
+      // listTasks reads few of them.
+      if (t.status === "succeeded" && t.retries === 0 && t.requeues === 0) {
         succeeded.push(t);
         continue;
       }

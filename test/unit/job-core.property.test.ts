@@ -245,7 +245,7 @@ function run(setup: Setup, cmds: Cmd[]): void {
 
   /** What a restart would see of the open tasks and chunks: it must be the memory, field by field. */
   const openOf = (s: JobState) => ({
-    open: [...s.open.values()].map((t) => [t.idx, t.status, t.attempt, t.retries, t.requeues, t.chunkId, t.retryAt]).sort((x, y) => (x[0] as number) - (y[0] as number)),
+    open: [...s.open.values()].map((t) => [t.idx, t.status, t.attempt, t.retries, t.requeues, t.chunkId, t.retryAt, t.dirty, t.updatedAt]).sort((x, y) => (x[0] as number) - (y[0] as number)),
     waiting: [...s.waiting].sort((x, y) => x - y),
     chunks: [...s.chunks.values()].map((c) => [c.id, c.leaseUntil, c.started, [...c.tasks].sort((x, y) => x - y)]).sort(),
   });
