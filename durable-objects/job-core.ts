@@ -233,6 +233,16 @@ export function nextAlarmAt(state: JobState, cfg: CoreConfig, now: number): numb
 /** How long a consumer works before its next report: one DO takes about a thousand requests a second, so keep a job's to ~200. */
 export const checkinMsFor = (spec: JobSpec, cfg: CoreConfig): number => Math.max(cfg.CHECKIN_MS, spec.concurrencyLimit * 5);
 
+interface AttemptGroup {
+  ok: boolean;
+  kind: string;
+  count: number;
+  queueWaitS: number;
+  execS: number;
+  best: number | null;
+  maxAttempt: number;
+}
+
 export function step(state: JobState, event: JobEvent & Stamp, cfg: CoreConfig): StepResult {
   return new Transition(state, cfg, event).run(event);
 }
@@ -243,6 +253,8 @@ class Transition {
   private readonly random: () => number;
   private readonly now: number;
   private isoNow: string | undefined;
+  /** The step's reported attempts by error kind ("" for successes), for its Analytics Engine points. */
+  private readonly attempts = new Map<string, AttemptGroup>();
 
   constructor(
     private readonly state: JobState,
@@ -296,6 +308,7 @@ class Transition {
         this.log("error", "d1.flush_failed", { rows: event.rows, failures: this.job.d1Failures, message: event.message });
         break;
     }
+    this.pointsOfAttempts();
     if (this.result.changes.jobVisible) this.job.jobDirty = ++this.job.changeSeq;
     return this.result;
   }
@@ -670,14 +683,35 @@ class Transition {
       for (const { key, add } of histogramSeries(def, ms / 1000)) addMetric(job.metrics, key, add);
     }
     const score = outcome.ok ? outcome.metrics[job.spec.objective.metric] : undefined;
-    this.result.effects.push({
-      type: "point",
-      point: {
-        indexes: [job.id],
-        blobs: [outcome.ok ? "task.succeeded" : "task.failed", outcome.ok ? "succeeded" : "failed", job.spec.strategy, job.tenant, outcome.ok ? "" : outcome.errorKind],
-        doubles: [outcome.queueWaitMs / 1000, outcome.execMs / 1000, score !== undefined && Number.isFinite(score) ? score : 0, task.attempt],
-      },
-    });
+    const kind = outcome.ok ? "" : outcome.errorKind;
+    let group = this.attempts.get(kind);
+    if (!group) {
+      group = { ok: outcome.ok, kind, count: 0, queueWaitS: 0, execS: 0, best: null, maxAttempt: 0 };
+      this.attempts.set(kind, group);
+    }
+    group.count++;
+    group.queueWaitS += outcome.queueWaitMs / 1000;
+    group.execS += outcome.execMs / 1000;
+    if (score !== undefined && Number.isFinite(score) && (group.best === null || (job.spec.objective.mode === "max" ? score > group.best : score < group.best))) group.best = score;
+    if (task.attempt > group.maxAttempt) group.maxAttempt = task.attempt;
+  }
+
+  /**
+   * One Analytics Engine point per kind of outcome in the step, not one per attempt: a Worker
+   * invocation may write 250 points (one more throws), and a report carries up to thousands.
+   */
+  private pointsOfAttempts(): void {
+    const job = this.job;
+    for (const g of this.attempts.values()) {
+      this.result.effects.push({
+        type: "point",
+        point: {
+          indexes: [job.id],
+          blobs: [g.ok ? "tasks.succeeded" : "tasks.failed", g.ok ? "succeeded" : "failed", job.spec.strategy, job.tenant, g.kind],
+          doubles: [g.count, g.queueWaitS, g.execS, g.best ?? 0, g.maxAttempt],
+        },
+      });
+    }
   }
 
   private count(name: string, labels: Record<string, string>, add = 1): void {

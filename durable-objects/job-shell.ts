@@ -193,7 +193,14 @@ export class JobShell {
     }
     for (const effect of result.effects) {
       if (effect.type === "log") this.log[effect.level](effect.event, effect.fields);
-      else if (effect.type === "point") this.ports.writePoint(effect.point);
+      else if (effect.type === "point") {
+        // The step is saved: a refused analytics write (over the per-invocation limit) must not fail the call.
+        try {
+          this.ports.writePoint(effect.point);
+        } catch (err) {
+          this.log.warn("analytics.write_failed", { message: err instanceof Error ? err.message : String(err) });
+        }
+      }
     }
     return result;
   }

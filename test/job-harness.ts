@@ -25,6 +25,8 @@ export interface Faults {
   hangSends?: boolean;
   /** The next steps of the core throw (as a full disk or a bug would), this many of them. */
   failSteps?: number;
+  /** Analytics Engine writes throw (as past the platform's 250 points an invocation). */
+  failPoints?: boolean;
   /** Replaces the D1 write; `real` writes for real. */
   writeD1?: (statements: D1PreparedStatement[], real: () => Promise<unknown>) => Promise<unknown>;
 }
@@ -71,7 +73,10 @@ export async function jobHarness(spec: JobSpecInput, faults: Faults = {}) {
       for (const m of messages) isMaterializeMessage(m) ? materialized.push(m as MaterializeMessage) : sent.push(expand(m as TaskChunkMessage));
     },
     writeD1: (statements) => (faults.writeD1 ? faults.writeD1(statements, () => env.DB.batch(statements)) : env.DB.batch(statements)),
-    writePoint: (point) => void points.push(point),
+    writePoint: (point) => {
+      if (faults.failPoints) throw new Error("Analytics Engine write limit exceeded.");
+      points.push(point);
+    },
     db: env.DB,
     logger: createLogger({ level: "off" }),
   };

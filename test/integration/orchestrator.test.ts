@@ -341,13 +341,35 @@ describe("faults around the D1 projection and the queue", () => {
 });
 
 describe("Analytics Engine", () => {
-  it("gets one data point per reported attempt, indexed by job", async () => {
+  it("gets one data point per kind of outcome a report carries, indexed by job", async () => {
     const h = await harness(grid(1, { maxRetries: 1 }));
     await failOnceThenSucceed(h, 7);
     expect(h.points).toEqual([
-      { indexes: [h.jobId], blobs: ["task.failed", "failed", "synthetic", "tenant-a", "UpstreamError"], doubles: [0.001, 0.002, 0, 1] },
-      { indexes: [h.jobId], blobs: ["task.succeeded", "succeeded", "synthetic", "tenant-a", ""], doubles: [0.001, 0.002, 7, 2] },
+      { indexes: [h.jobId], blobs: ["tasks.failed", "failed", "synthetic", "tenant-a", "UpstreamError"], doubles: [1, 0.001, 0.002, 0, 1] },
+      { indexes: [h.jobId], blobs: ["tasks.succeeded", "succeeded", "synthetic", "tenant-a", ""], doubles: [1, 0.001, 0.002, 7, 2] },
     ]);
+  });
+
+  it("stays far below the 250 points an invocation may write, however many outcomes a report carries, and a refused write fails nothing", async () => {
+    const h = await harness(grid(600, { concurrencyLimit: 1, maxRetries: 1 }));
+    await h.job.report({ chunkId: h.sent[0]!.chunkId, outcomes: [h.ok(h.sent[0]!.tasks[0]!, { score: 1 })], done: true });
+    h.sent.splice(0, 1);
+    const [big] = h.sent.splice(0);
+    expect(big!.tasks.length).toBeGreaterThan(300);
+    h.points.length = 0;
+    const all = big!.tasks.map((t, i) => (i % 3 === 0 ? h.fail(t, "UpstreamError") : h.ok(t, { score: i })));
+    const outcomes = all.slice(0, 300);
+    expect(await h.job.report({ chunkId: big!.chunkId, outcomes, done: false })).toMatchObject({ accepted: outcomes.length });
+    const failed = outcomes.filter((o) => !o.ok).length;
+    expect(h.points.map((p) => [p.blobs![0], p.doubles![0], p.doubles![3]])).toEqual([
+      ["tasks.failed", failed, 0],
+      ["tasks.succeeded", outcomes.length - failed, Math.max(...outcomes.flatMap((o) => (o.ok ? [o.metrics.score!] : [])))],
+    ]);
+    // As the platform does past its limit: the write throws. The report is saved and answered all the same.
+    h.faults.failPoints = true;
+    const rest = all.slice(300);
+    expect(await h.job.report({ chunkId: big!.chunkId, outcomes: rest, done: true })).toMatchObject({ accepted: rest.length });
+    expect((await h.job.status())!.summary).toMatchObject({ succeeded: 1 + all.filter((o) => o.ok).length });
   });
 });
 
