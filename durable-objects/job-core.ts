@@ -108,6 +108,8 @@ export const MAX_RUNNING_TASKS = 16_384;
  * alarm ask the same question, so a due retry never wakes a job that could not send it.
  */
 const hasRoom = (job: JobRow, cfg: CoreConfig): boolean => MAX_RUNNING_TASKS - job.running >= Math.min(cfg.MAX_CHUNK_TASKS, MAX_RUNNING_TASKS / 4);
+/** Lines of one per-task event a step logs in full (about 250 bytes each). */
+export const TASK_LINES_PER_STEP = 20;
 /** Backoff of D1 writes and Queue sends after failures. */
 export const IO_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 
@@ -253,6 +255,8 @@ class Transition {
   private readonly random: () => number;
   private readonly now: number;
   private isoNow: string | undefined;
+  /** Per-task lines logged in this step, by event. */
+  private readonly taskLines = new Map<string, { level: LogLevel; count: number }>();
   /** The step's reported attempts by error kind ("" for successes), for its Analytics Engine points. */
   private readonly attempts = new Map<string, AttemptGroup>();
 
@@ -309,6 +313,7 @@ class Transition {
         break;
     }
     this.pointsOfAttempts();
+    this.omittedTaskLines();
     if (this.result.changes.jobVisible) this.job.jobDirty = ++this.job.changeSeq;
     return this.result;
   }
@@ -369,7 +374,7 @@ class Transition {
     job.running--;
     job.succeeded++;
     this.count(TASKS_ENDED.name, { status: "succeeded" });
-    this.log("debug", "task.succeeded", { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, execMs: outcome.execMs, score: task.score });
+    this.taskLog("debug", "task.succeeded", { taskId: taskIdOf(job.id, task.idx), attempt: task.attempt, execMs: outcome.execMs, score: task.score });
     // A result breaking a result constraint is kept, but neither ranks nor stops the job.
     if (!met) return;
     if (task.score !== null) {
@@ -403,14 +408,14 @@ class Transition {
       task.retryAt = null;
       job.failed++;
       this.count(TASKS_ENDED.name, { status: "failed" });
-      this.log("warn", "task.failed", { ...fields, retries: task.retries, message: task.errorMessage });
+      this.taskLog("warn", "task.failed", { ...fields, retries: task.retries, message: task.errorMessage });
     } else {
       task.retries++;
       job.retries++;
       this.count(JOB_RETRY.name, { error_kind: kind });
       task.status = "queued";
       task.retryAt = this.now + retryDelayMs(task.retries, { baseMs: this.cfg.RETRY_BASE_MS, capMs: this.cfg.RETRY_CAP_MS }, this.random);
-      this.log("info", "task.retried", { ...fields, retries: task.retries, retryInMs: task.retryAt - this.now });
+      this.taskLog("info", "task.retried", { ...fields, retries: task.retries, retryInMs: task.retryAt - this.now });
     }
     this.touch(task);
   }
@@ -753,6 +758,23 @@ class Transition {
 
   private log(level: LogLevel, event: string, fields: LogFields): void {
     this.result.effects.push({ type: "log", level, event, fields });
+  }
+
+  /**
+   * A line about one task, up to TASK_LINES_PER_STEP of an event a step, then one line counting the
+   * rest: Workers Logs keep 256 KB an invocation, and a report may fail thousands of tasks.
+   */
+  private taskLog(level: LogLevel, event: string, fields: LogFields): void {
+    const seen = this.taskLines.get(event) ?? { level, count: 0 };
+    seen.count++;
+    this.taskLines.set(event, seen);
+    if (seen.count <= TASK_LINES_PER_STEP) this.log(level, event, fields);
+  }
+
+  private omittedTaskLines(): void {
+    for (const [event, { level, count }] of this.taskLines) {
+      if (count > TASK_LINES_PER_STEP) this.log(level, "task.lines_omitted", { event, omitted: count - TASK_LINES_PER_STEP });
+    }
   }
 
   /** The step's time as an ISO string, formatted once: a report stamps every row it changes. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { JobSpec, type TaskChunkMessage } from "../../schema";
 import { createAdmittedGrid, createGrid } from "../../lib/grid";
 import { chunkTasks } from "../../worker/consumer/chunk-tasks";
-import { initialState, isTerminal, MAX_RUNNING_TASKS, nextAlarmAt, step, type CoreConfig, type JobEvent } from "../../durable-objects/job-core";
+import { initialState, isTerminal, MAX_RUNNING_TASKS, nextAlarmAt, step, TASK_LINES_PER_STEP, type CoreConfig, type JobEvent } from "../../durable-objects/job-core";
 
 /** Production defaults (lib/config.ts), small enough to reason about. */
 const PROD: CoreConfig = {
@@ -102,5 +102,22 @@ describe("a fast job past its bound of running tasks", () => {
     const later = sizes.slice(64, -1);
     expect(later.length).toBeGreaterThan(0);
     expect(later.filter((n) => n < 1_000)).toEqual([]);
+  });
+
+  it("logs a step's per-task lines in full up to a bound, then one line counting the rest", () => {
+    const spec = JobSpec.parse({ strategy: "synthetic", dataset: "sp500", params: { a: { min: 1, max: 300, step: 1 } }, objective: { metric: "score", mode: "max" }, concurrencyLimit: 1, maxRetries: 1 });
+    const state = initialState({ jobId: "j", tenant: "t", spec, total: 300, createdAt: new Date(0).toISOString() }, PROD);
+    const grid = createAdmittedGrid(spec.params, spec.constraints);
+    const send = (effects: ReturnType<typeof step>["effects"]) => effects.flatMap((e) => (e.type === "send" ? e.messages : []));
+    const [first] = send(step(state, { type: "dispatch", now: 0, seed: 1 }, PROD).effects);
+    const one = [...chunkTasks(first!, grid)].map((t) => ({ ok: true as const, index: t.index, attempt: t.attempt, metrics: { score: 1 }, resultSummaryId: null, queueWaitMs: 0, execMs: 1 }));
+    const [big] = send(step(state, { type: "report", report: { chunkId: first!.chunkId, outcomes: one, done: true }, now: 1, seed: 2 }, PROD).effects);
+    const tasks = [...chunkTasks(big!, grid)];
+    expect(tasks.length).toBe(299);
+    const outcomes = tasks.map((t) => ({ ok: false as const, index: t.index, attempt: t.attempt, errorKind: "UpstreamError" as const, errorMessage: "down", queueWaitMs: 0, execMs: 1 }));
+    const logs = step(state, { type: "report", report: { chunkId: big!.chunkId, outcomes, done: true }, now: 2, seed: 3 }, PROD).effects.flatMap((e) => (e.type === "log" ? [e] : []));
+    expect(logs.filter((l) => l.event === "task.retried")).toHaveLength(TASK_LINES_PER_STEP);
+    expect(logs.filter((l) => l.event === "task.lines_omitted")).toEqual([{ type: "log", level: "info", event: "task.lines_omitted", fields: { event: "task.retried", omitted: 299 - TASK_LINES_PER_STEP } }]);
+    expect(state.job.retries).toBe(299);
   });
 });
