@@ -237,7 +237,7 @@ export const checkinMsFor = (spec: JobSpec, cfg: CoreConfig): number => Math.max
 
 interface AttemptGroup {
   ok: boolean;
-  kind: string;
+  kind: ErrorKind | "";
   count: number;
   queueWaitS: number;
   execS: number;
@@ -258,7 +258,7 @@ class Transition {
   /** Per-task lines logged in this step, by event. */
   private readonly taskLines = new Map<string, { level: LogLevel; count: number }>();
   /** The step's reported attempts by error kind ("" for successes), for its Analytics Engine points. */
-  private readonly attempts = new Map<string, AttemptGroup>();
+  private readonly attempts = new Map<ErrorKind | "", AttemptGroup>();
 
   constructor(
     private readonly state: JobState,

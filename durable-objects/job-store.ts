@@ -2,7 +2,7 @@ import type { ErrorKind, JobSpec, TaskStatus } from "../schema";
 import type { Changes } from "./job-core";
 import type { ChunkRow, JobRow, TaskRow } from "./job-state";
 
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
   max_dirty INTEGER NOT NULL,
   rows TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outcomes_idx ON outcomes (min_idx);
+CREATE INDEX IF NOT EXISTS outcomes_span ON outcomes (min_idx, max_idx);
 CREATE INDEX IF NOT EXISTS outcomes_change ON outcomes (max_dirty);
 CREATE TABLE IF NOT EXISTS chunks (
   id TEXT PRIMARY KEY,
@@ -92,6 +92,8 @@ type LoggedTask = [
   idx: number, attempt: number, retries: number, requeues: number, score: number | null, metrics: Record<string, number> | null,
   constraintsMet: boolean | null, resultSummaryId: string | null, queueWaitMs: number | null, execMs: number | null, dirty: number, updatedAt: string,
 ];
+/** Log entries' bounds one listTasks read takes. */
+const ENTRY_BOUNDS_PER_READ = 64;
 /** Rows a log entry holds at most, so an entry stays far below SQLite's row size limit. */
 const LOG_ROWS_PER_ENTRY = 1_000;
 
@@ -110,7 +112,7 @@ const logRowsOf = (entry: SqlRow): TaskRow[] => (JSON.parse(entry.rows as string
  * The `limit` rows of smallest index above `after` from log entries read in ascending order of
  * their smallest index: reading stops once an entry cannot hold a smaller one than those kept.
  */
-function firstLogged(entries: { seq: number; minIdx: number }[], rowsOf: (seq: number) => TaskRow[], after: number, limit: number): TaskRow[] {
+function firstLogged(entries: Iterable<{ seq: number; minIdx: number }>, rowsOf: (seq: number) => TaskRow[], after: number, limit: number): TaskRow[] {
   let kept: TaskRow[] = [];
   for (const entry of entries) {
     if (kept.length >= limit && entry.minIdx > kept[limit - 1]!.idx) break;
@@ -149,14 +151,16 @@ export class JobStore {
   private savedTopN: JobRow["topN"] | null = null;
 
   private readonly logRowsPerEntry: number;
+  private readonly boundsPerRead: number;
   private readonly atomically: (fn: () => void) => void;
 
-  /** `atomically` runs a migration as one transaction (the DO's `transactionSync`). */
+  /** `atomically` runs a migration as one transaction (the DO's `transactionSync`); tests shrink the sizes. */
   constructor(
     private readonly sql: SqlStorage,
-    options: { atomically?: (fn: () => void) => void; logRowsPerEntry?: number } = {},
+    options: { atomically?: (fn: () => void) => void; logRowsPerEntry?: number; boundsPerRead?: number } = {},
   ) {
     this.logRowsPerEntry = options.logRowsPerEntry ?? LOG_ROWS_PER_ENTRY;
+    this.boundsPerRead = options.boundsPerRead ?? ENTRY_BOUNDS_PER_READ;
     this.atomically = options.atomically ?? ((fn) => fn());
   }
 
@@ -201,6 +205,8 @@ export class JobStore {
       this.sql.exec("DROP INDEX IF EXISTS tasks_chunk");
     }
     if (version < 6) this.sql.exec("ALTER TABLE job ADD COLUMN top_n TEXT");
+    // Version 7 reads entries in index order from a covering index of their span.
+    if (version < 7) this.sql.exec("DROP INDEX IF EXISTS outcomes_idx");
     // Version 5 added the outcome log; the DDL creates what is missing, and rows in `tasks` stay valid.
     // Version 6 keeps the Top-N in its own column (the state of older ones holds it until the next save).
     this.sql.exec(DDL);
@@ -240,37 +246,17 @@ export class JobStore {
    * last written; the caller runs it inside `transactionSync`.
    */
   save(job: JobRow, changes: Changes): void {
+    const rows: TaskRow[] = [];
     const succeeded: TaskRow[] = [];
-    for (const t of changes.tasks.values()) {
-      // A task dispatched again (a retry, a requeue) was listed in a chunk among far-off indexes: its
-      // success keeps a row of its own, so that log entries span one chunk's range and a page of
-      // listTasks reads few of them.
-      if (t.status === "succeeded" && t.retries === 0 && t.requeues === 0) {
-        succeeded.push(t);
-        continue;
-      }
-      this.sql.exec(
-        UPSERT_TASK,
-        t.idx,
-        t.status,
-        t.attempt,
-        t.retries,
-        t.requeues,
-        t.chunkId,
-        t.retryAt,
-        t.score,
-        t.metrics === null ? null : JSON.stringify(t.metrics),
-        t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
-        t.resultSummaryId,
-        t.errorKind,
-        t.errorMessage,
-        t.queueWaitMs,
-        t.execMs,
-        t.dirty,
-        t.updatedAt,
-      );
-    }
-    if (succeeded.length > 0) this.logSucceeded(succeeded);
+    for (const t of changes.tasks.values()) (t.status === "succeeded" ? succeeded : rows).push(t);
+    // A success goes to the log only for a task with no row yet: one never dispatched again, so
+    // every entry holds tasks of one chunk's range. A task with a row (a retry, a requeue, one put
+    // back after a refused send) was listed among far-off indexes: its row is updated instead.
+    const withRow = succeeded.length === 0 ? new Set<number>() : this.rowIndexesOf(succeeded);
+    for (const t of succeeded) if (withRow.has(t.idx)) rows.push(t);
+    for (const t of rows) this.upsertTask(t);
+    const logged = succeeded.filter((t) => !withRow.has(t.idx));
+    if (logged.length > 0) this.logSucceeded(logged);
     for (const [id, change] of changes.chunks) {
       if (change === null) this.sql.exec("DELETE FROM chunks WHERE id = ?", id);
       else if (change.created) {
@@ -298,11 +284,39 @@ export class JobStore {
     this.savedData = data;
   }
 
-  /** Appends succeeded rows to the outcome log; a row a task had before (a retry's) gives way. */
+  private upsertTask(t: TaskRow): void {
+    this.sql.exec(
+      UPSERT_TASK,
+      t.idx,
+      t.status,
+      t.attempt,
+      t.retries,
+      t.requeues,
+      t.chunkId,
+      t.retryAt,
+      t.score,
+      t.metrics === null ? null : JSON.stringify(t.metrics),
+      t.constraintsMet === null ? null : t.constraintsMet ? 1 : 0,
+      t.resultSummaryId,
+      t.errorKind,
+      t.errorMessage,
+      t.queueWaitMs,
+      t.execMs,
+      t.dirty,
+      t.updatedAt,
+    );
+  }
+
+  /** Which of these tasks have a row in `tasks`, in one statement. */
+  private rowIndexesOf(tasks: TaskRow[]): Set<number> {
+    const found = this.sql.exec("SELECT idx FROM tasks WHERE idx IN (SELECT value FROM json_each(?))", JSON.stringify(tasks.map((t) => t.idx)));
+    return new Set(found.toArray().map((r) => r.idx as number));
+  }
+
+  /** Appends succeeded rows of tasks that have no row to the outcome log. */
   private logSucceeded(rows: TaskRow[]): void {
     // In change order, so that entries (split at LOG_ROWS_PER_ENTRY) hold ascending changes in seq order.
     rows.sort((a, b) => a.dirty - b.dirty);
-    this.sql.exec("DELETE FROM tasks WHERE idx IN (SELECT value FROM json_each(?))", JSON.stringify(rows.map((t) => t.idx)));
     for (let i = 0; i < rows.length; i += this.logRowsPerEntry) {
       const entry = rows.slice(i, i + this.logRowsPerEntry);
       let minIdx = Infinity;
@@ -328,13 +342,24 @@ export class JobStore {
       .toArray()
       .map(toTask);
     if (status !== undefined && status !== "succeeded") return own;
-    // The entries' bounds first, then the rows of those that can hold the page, one entry at a time.
-    const entries = this.sql
-      .exec("SELECT seq, min_idx FROM outcomes WHERE max_idx > ? ORDER BY min_idx", afterIdx)
-      .toArray()
-      .map((e) => ({ seq: e.seq as number, minIdx: e.min_idx as number }));
     const rowsOf = (seq: number) => logRowsOf(this.sql.exec("SELECT rows FROM outcomes WHERE seq = ?", seq).one());
-    return mergeBy((t) => t.idx, limit, own, firstLogged(entries, rowsOf, afterIdx, limit));
+    return mergeBy((t) => t.idx, limit, own, firstLogged(this.entriesAfter(afterIdx), rowsOf, afterIdx, limit));
+  }
+
+  /**
+   * Log entries holding an index above `afterIdx`, in order of their smallest, read a batch of
+   * bounds at a time: a page reads only the entries it needs, however long the log (an entry's
+   * smallest index is one of its tasks', so no two entries share it).
+   */
+  private *entriesAfter(afterIdx: number): Generator<{ seq: number; minIdx: number }> {
+    for (let from = -1; ; ) {
+      const batch = this.sql
+        .exec("SELECT seq, min_idx FROM outcomes WHERE max_idx > ? AND min_idx > ? ORDER BY min_idx LIMIT ?", afterIdx, from, this.boundsPerRead)
+        .toArray();
+      for (const e of batch) yield { seq: e.seq as number, minIdx: e.min_idx as number };
+      if (batch.length < this.boundsPerRead) return;
+      from = batch.at(-1)!.min_idx as number;
+    }
   }
 
   /** Rows changed since D1 confirmed change number `confirmed`, oldest change first. */
@@ -342,7 +367,8 @@ export class JobStore {
     const own = this.sql.exec("SELECT * FROM tasks WHERE dirty > ? ORDER BY dirty LIMIT ?", confirmed, limit).toArray().map(toTask);
     // Log entries hold ascending changes in seq order: once `limit` rows are read, later ones are all newer.
     const logged: TaskRow[] = [];
-    const entries = this.sql.exec("SELECT seq FROM outcomes WHERE max_dirty > ? ORDER BY seq", confirmed).toArray();
+    // Each entry holds a row at least: `limit` entries hold enough, however far D1 has fallen behind.
+    const entries = this.sql.exec("SELECT seq FROM outcomes WHERE max_dirty > ? ORDER BY seq LIMIT ?", confirmed, limit).toArray();
     for (const { seq } of entries) {
       if (logged.length >= limit) break;
       for (const t of logRowsOf(this.sql.exec("SELECT rows FROM outcomes WHERE seq = ?", seq).one())) if (t.dirty > confirmed) logged.push(t);

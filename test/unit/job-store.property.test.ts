@@ -78,9 +78,10 @@ describe("the job store", () => {
       fc.assert(
         fc.property(runArb, ({ steps, queries, perEntry }) => {
           sql.exec("DELETE FROM tasks; DELETE FROM outcomes");
-          const store = new JobStore(sql, { logRowsPerEntry: perEntry });
+          const store = new JobStore(sql, { logRowsPerEntry: perEntry, boundsPerRead: 2 });
           const model = new Map<number, TaskRow>();
           let seq = 0;
+          const hadRow = new Set<number>();
           for (const changes of steps) {
             const tasks = new Map<number, TaskRow>();
             for (const c of changes) {
@@ -101,6 +102,7 @@ describe("the job store", () => {
               } else tasks.set(c.idx, row);
             }
             state.storage.transactionSync(() => store.save({ id: "none", topN: [] } as unknown as JobRow, { tasks, chunks: new Map(), jobVisible: false }));
+            for (const t of tasks.values()) if (t.status !== "succeeded") hadRow.add(t.idx);
           }
           const rows = [...model.values()];
           for (const q of queries) {
@@ -112,6 +114,9 @@ describe("the job store", () => {
             expect(store.rowIndexesIn(q.from, q.from + q.span).sort((a, b) => a - b)).toEqual(inRange.sort((a, b) => a - b));
           }
           expect(store.loadOpenTasks().sort(byIdx)).toEqual(rows.filter((t) => t.status === "queued").sort(byIdx));
+          // A task that had a row keeps it when it succeeds: log entries hold only tasks that never had one.
+          const logged = sql.exec("SELECT rows FROM outcomes").toArray().flatMap((e) => (JSON.parse(e.rows as string) as [number][]).map((r) => r[0]));
+          expect(logged.filter((idx) => hadRow.has(idx))).toEqual([]);
         }),
         { numRuns: 300 },
       );
