@@ -37,6 +37,10 @@ export default defineConfig({
       workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"]),
       // The same Worker with metrics switched off: jobs must behave exactly the same.
       workersProject("metrics-off", ["test/metrics-off/**/*.test.ts"], { METRICS_ENABLED: "false" }),
+      // The page's own logic (service layer, formatting, heatmap views), in Node with fakes for fetch and WebSocket.
+      { test: { name: "web", include: ["web/**/*.test.ts"], environment: "node" } },
+      // A real headless Chromium (Debian's) driving the page against `wrangler dev`; one file at a time.
+      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", fileParallelism: false, testTimeout: 120_000, hookTimeout: 180_000 } },
     ],
   },
 });

@@ -1,5 +1,5 @@
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
-import type { ApiErrorBody } from "../schema";
+import type { ApiErrorBody, ExportFormat } from "../schema";
 import type { AppRouter } from "../worker/trpc/router";
 
 export interface OptimizerClientOptions {
@@ -34,5 +34,34 @@ export function apiErrorOf(err: unknown): ApiErrorBody["error"] | null {
   return data?.apiError ?? null;
 }
 
+/** A REST call that answered with an error: the API's code, message and field details. */
+export class ApiRequestError extends Error {
+  override readonly name = "ApiRequestError";
+  constructor(
+    readonly status: number,
+    readonly error: ApiErrorBody["error"],
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * Every task of a job (params and metrics as columns in CSV, fields in JSON), as the server streams
+ * it: read `body` as it comes (the CLI writes it to a file, the page builds a download).
+ */
+export async function exportTasks({ url, apiKey, fetch: customFetch }: OptimizerClientOptions, jobId: string, format: ExportFormat): Promise<Response> {
+  const target = new URL(`/api/v1/optimizations/${encodeURIComponent(jobId)}/export`, url);
+  target.searchParams.set("format", format);
+  const res = await (customFetch ?? fetch)(target, { headers: { authorization: `Bearer ${apiKey}` } });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as ApiErrorBody | null;
+    throw new ApiRequestError(res.status, body?.error ?? { code: "internal", message: `export answered ${res.status}` });
+  }
+  return res;
+}
+
 export type { AppRouter };
 export type * from "../schema/job";
+export type * from "../schema/live";
+export type { StrategyInfo, StrategyList } from "../schema/catalog";
+export type { ApiErrorBody, ApiErrorIssue, ApiErrorCode } from "../schema/errors";

@@ -1,4 +1,7 @@
-import type { ChunkReport, Job, ListTasksQuery, Page, QueueMessage, ReportAck, Task } from "../schema";
+import type { ChunkReport, Heatmap, HeatmapAgg, Job, ListTasksQuery, Page, QueueMessage, ReportAck, Task } from "../schema";
+import { LIVE_TICKET_TTL_S } from "../schema";
+import { HeatmapCells, planHeatmap, type HeatmapQueryError } from "../lib/heatmap";
+import { newTicketSecret, ticketHash } from "../lib/live-ticket";
 import type { Logger } from "../lib/log";
 import { packSendBatches } from "./chunking";
 import { jobUpsert, metricUpserts, STATEMENTS_PER_BATCH, TASK_ROWS_PER_STATEMENT, taskUpserts } from "./d1-projection";
@@ -31,7 +34,31 @@ export interface JobPorts {
   db: D1Database;
   /** A logger for this job (the shell adds jobId and tenant). */
   logger: Logger;
+  /** Told after every step that changed what a client sees (the live stream coalesces these). */
+  changed?: (ended: boolean) => void;
 }
+
+/** A heatmap the shell keeps up to date from the succeeded tasks, and the highest row change it has read. */
+interface KeptHeatmap {
+  cells: HeatmapCells;
+  watermark: number;
+  /** Tells a rebuilt heatmap from the one a version was handed out by. */
+  generation: number;
+}
+
+/** `since` of a later call: the cells changed after it. A different generation means the heatmap was rebuilt. */
+export interface HeatmapVersion {
+  generation: number;
+  version: number;
+}
+
+export type HeatmapAnswer = { ok: true; heatmap: Heatmap; at: HeatmapVersion } | ({ ok: false } & HeatmapQueryError);
+
+/** Heatmaps kept in memory at once (by query); the least recently used is dropped, and rebuilt by one scan if asked again. */
+const KEPT_HEATMAPS = 8;
+const TICKET_PREFIX = "live-ticket:";
+/** Unspent tickets a job keeps at once. */
+const MAX_OPEN_TICKETS = 64;
 
 export type CancelResult =
   | { outcome: "canceled" | "already-canceled"; job: Job }
@@ -51,6 +78,8 @@ export class JobShell {
   private state: JobState | null;
   private log: Logger;
   private flushing = false;
+  private readonly heatmaps = new Map<string, KeptHeatmap>();
+  private heatmapGenerations = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -177,6 +206,64 @@ export class JobShell {
     return { items, nextCursor: cursor === null ? null : String(cursor) };
   }
 
+  /**
+   * The heatmap of a query, brought up to date with the tasks that succeeded since it was last read
+   * (one indexed scan of the new rows), and only the cells changed after `since` (what this answered
+   * before; all of them without it, or when the heatmap was rebuilt since). Null when there is no job.
+   */
+  heatmap(query: { x: string; y: string; agg: HeatmapAgg; at?: string | undefined }, since?: HeatmapVersion): HeatmapAnswer | null {
+    const state = this.state;
+    if (!state) return null;
+    const key = JSON.stringify([query.x, query.y, query.agg, query.at ?? null]);
+    let kept = this.heatmaps.get(key);
+    if (kept) this.heatmaps.delete(key);
+    else {
+      const planned = planHeatmap(state.grid, query);
+      if (!planned.ok) return planned;
+      kept = { cells: new HeatmapCells(planned.plan), watermark: 0, generation: ++this.heatmapGenerations };
+    }
+    this.heatmaps.set(key, kept);
+    while (this.heatmaps.size > KEPT_HEATMAPS) this.heatmaps.delete(this.heatmaps.keys().next().value!);
+    const fresh = this.store.succeededSince(kept.watermark);
+    if (fresh.length > 0) {
+      for (const [, , dirty] of fresh) if (dirty > kept.watermark) kept.watermark = dirty;
+      kept.cells.add(fresh.map(([idx, score]) => [idx, score] as const));
+    }
+    const { plan } = kept.cells;
+    const { objective } = state.job.spec;
+    const from = since?.generation === kept.generation ? since.version : 0;
+    return {
+      ok: true,
+      at: { generation: kept.generation, version: kept.cells.version },
+      heatmap: { x: plan.x, y: plan.y, agg: plan.agg, at: plan.at, metric: objective.metric, mode: objective.mode, finished: kept.cells.finished, cells: kept.cells.cells(from) },
+    };
+  }
+
+  /** Issues a live ticket: its secret goes to the caller, only its hash is stored, for LIVE_TICKET_TTL_S. Null when there is no job. */
+  async issueTicket(): Promise<{ secret: string; expiresAt: string } | null> {
+    if (!this.state) return null;
+    const now = this.ports.now();
+    const stored = await this.storage.list<number>({ prefix: TICKET_PREFIX });
+    // Expired tickets go, and past MAX_OPEN_TICKETS the ones closest to expiry: a key cannot grow storage.
+    const live = [...stored].filter(([, until]) => until > now).sort((a, b) => a[1] - b[1]);
+    const drop = [...[...stored].filter(([, until]) => until <= now), ...live.slice(0, Math.max(0, live.length - MAX_OPEN_TICKETS + 1))].map(([key]) => key);
+    if (drop.length > 0) await this.storage.delete(drop);
+    const secret = newTicketSecret();
+    const until = now + LIVE_TICKET_TTL_S * 1000;
+    await this.storage.put(TICKET_PREFIX + (await ticketHash(secret)), until);
+    return { secret, expiresAt: new Date(until).toISOString() };
+  }
+
+  /** Whether `secret` is a ticket this job issued that is still valid; it is spent either way. */
+  async redeemTicket(secret: string): Promise<boolean> {
+    if (!this.state) return false;
+    const key = TICKET_PREFIX + (await ticketHash(secret));
+    const until = await this.storage.get<number>(key);
+    if (until === undefined) return false;
+    await this.storage.delete(key);
+    return this.ports.now() < until;
+  }
+
   /** Feeds one event through the core and saves what it changed in one transaction; on a throw, memory is reloaded. */
   private apply(event: JobEvent): StepResult {
     const state = this.state!;
@@ -202,6 +289,7 @@ export class JobShell {
         }
       }
     }
+    if (result.changes.jobVisible) this.ports.changed?.(isTerminal(state.job.status));
     return result;
   }
 

@@ -362,6 +362,26 @@ export class JobStore {
     }
   }
 
+  /**
+   * (index, score, change) of the succeeded tasks whose row changed after `since`, from both tables:
+   * a succeeded task never changes again, so a reader that keeps the highest change seen adds each once.
+   */
+  succeededSince(since: number): [idx: number, score: number, dirty: number][] {
+    const own = this.sql
+      .exec("SELECT idx, score, dirty FROM tasks WHERE dirty > ? AND status = 'succeeded' AND score IS NOT NULL", since)
+      .toArray()
+      .map((r): [number, number, number] => [r.idx as number, r.score as number, r.dirty as number]);
+    const logged = this.sql
+      .exec(
+        `SELECT j.value ->> '$[0]' AS idx, j.value ->> '$[4]' AS score, j.value ->> '$[10]' AS dirty
+         FROM outcomes, json_each(outcomes.rows) AS j WHERE outcomes.max_dirty > ?1 AND (j.value ->> '$[10]') > ?1 AND (j.value ->> '$[4]') IS NOT NULL`,
+        since,
+      )
+      .toArray()
+      .map((r): [number, number, number] => [r.idx as number, r.score as number, r.dirty as number]);
+    return [...own, ...logged];
+  }
+
   /** Rows changed since D1 confirmed change number `confirmed`, oldest change first. */
   dirtyTasks(confirmed: number, limit: number): TaskRow[] {
     const own = this.sql.exec("SELECT * FROM tasks WHERE dirty > ? ORDER BY dirty LIMIT ?", confirmed, limit).toArray().map(toTask);

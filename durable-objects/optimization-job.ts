@@ -1,13 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ChunkReport, Job, ListTasksQuery, Page, ReportAck, Task } from "../schema";
+import type { ChunkReport, HeatmapAgg, Job, ListTasksQuery, Page, ReportAck, Task } from "../schema";
 import { loadConfig } from "../lib/config";
+import { ApiError } from "../lib/errors";
 import type { SharedEnv } from "../lib/env";
 import { createLogger } from "../lib/log";
 import type { StartInput } from "./job-core";
-import { JobShell, type CancelResult, type JobPorts } from "./job-shell";
+import { JobShell, type CancelResult, type HeatmapAnswer, type JobPorts } from "./job-shell";
+import { LiveHub } from "./live-hub";
 
 export type { StartInput } from "./job-core";
-export type { CancelResult } from "./job-shell";
+export type { CancelResult, HeatmapAnswer } from "./job-shell";
 
 /** The job's ports in production: the Worker's bindings, the platform clock, crypto randomness. */
 export const envPorts = (env: SharedEnv): JobPorts => ({
@@ -28,10 +30,46 @@ export const envPorts = (env: SharedEnv): JobPorts => ({
  */
 export class OptimizationJob extends DurableObject<SharedEnv> {
   private readonly shell: JobShell;
+  private readonly live: LiveHub;
 
   constructor(ctx: DurableObjectState, env: SharedEnv) {
     super(ctx, env);
-    this.shell = new JobShell(ctx.storage, loadConfig(env), envPorts(env));
+    const ports = envPorts(env);
+    this.live = new LiveHub(ctx, () => this.shell, ports.now);
+    this.shell = new JobShell(ctx.storage, loadConfig(env), { ...ports, changed: (ended) => this.live.changed(ended) });
+  }
+
+  /**
+   * The live stream's WebSocket upgrade, forwarded by the Worker with the ticket in the URL (the
+   * Worker routed it here by the tenant the ticket names): the ticket is spent whatever the outcome.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new ApiError("bad_request", "expected a WebSocket upgrade").getResponse();
+    const secret = new URL(request.url).searchParams.get("secret");
+    if (!secret || !(await this.shell.redeemTicket(secret))) {
+      return new ApiError("unauthorized", "invalid, used or expired live ticket: ask POST /api/v1/optimizations/:id/live for a new one").getResponse();
+    }
+    return this.live.accept();
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.live.message(ws, message);
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // Already closed.
+    }
+  }
+
+  liveTicket(): Promise<{ secret: string; expiresAt: string } | null> {
+    return this.shell.issueTicket();
+  }
+
+  heatmap(query: { x: string; y: string; agg: HeatmapAgg; at?: string | undefined }): HeatmapAnswer | null {
+    return this.shell.heatmap(query);
   }
 
   start(input: StartInput): Promise<Job> {

@@ -4,3 +4,4 @@ export * from "./queue";
 export * from "./result";
 export * from "./dataset";
 export * from "./catalog";
+export * from "./live";

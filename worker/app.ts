@@ -52,7 +52,10 @@ export function createApp(): Hono<AppEnv> {
         const quota = errors.map((e) => e.cause).find((cause) => cause instanceof QuotaExceeded);
         return quota ? { headers: { "retry-after": String(quota.retryAfterSeconds) } } : {};
       },
-      createContext: (_opts, c): TrpcContext & Record<string, unknown> => ({ jobContext: () => jobContext(c as Parameters<typeof jobContext>[0]) }),
+      createContext: (_opts, c): TrpcContext & Record<string, unknown> => ({
+        jobContext: () => jobContext(c as Parameters<typeof jobContext>[0]),
+        origin: new URL(c.req.url).origin,
+      }),
     }),
   );
   app.notFound(() => new ApiError("not_found", "no such route").getResponse());

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 
 /** Every source file of the top-level folders, as text (Vite reads them at build time). */
-const sources = import.meta.glob(["../../{schema,lib,durable-objects,worker,client}/**/*.ts", "!**/*.d.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+const sources = import.meta.glob(["../../{schema,lib,durable-objects,worker,client,web}/**/*.ts", "!**/*.d.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
 const folderOf = (path: string): string => path.replace(/^(\.\.\/)+/, "").split("/")[0]!;
 

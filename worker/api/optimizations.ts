@@ -1,7 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { CancelRequest, IdempotencyKey, JobId, ListJobsQuery, ListTasksQuery } from "../../schema";
-import { cancelJob, getJob, listJobs, listTasks, submitJob } from "../jobs/service";
+import { CancelRequest, ExportQuery, HeatmapQuery, IdempotencyKey, JobId, ListJobsQuery, ListTasksQuery } from "../../schema";
+import { ApiError } from "../../lib/errors";
+import { decodeTicket } from "../../lib/live-ticket";
+import { exportTasks } from "../jobs/export";
+import { jobStub } from "../job-ref";
+import { cancelJob, getHeatmap, getJob, listJobs, listTasks, liveTicket, submitJob } from "../jobs/service";
 import { jsonBody, parseInput } from "./parse";
 import { jobContext, type AppEnv } from "./context";
 
@@ -35,4 +39,29 @@ export const optimizationRoutes = new Hono<AppEnv>()
     const id = jobIdParam(c.req.param("id"));
     const { reason } = parseInput(CancelRequest, await jsonBody(c.req.raw, true));
     return c.json(await cancelJob(ctx, id, reason), 202);
+  })
+  .get("/optimizations/:id/heatmap", async (c) => {
+    const ctx = await jobContext(c);
+    return c.json(await getHeatmap(ctx, jobIdParam(c.req.param("id")), parseInput(HeatmapQuery, c.req.query())));
+  })
+  .get("/optimizations/:id/export", async (c) => {
+    const ctx = await jobContext(c);
+    const { format } = parseInput(ExportQuery, c.req.query());
+    const { body, contentType, filename } = await exportTasks(ctx, jobIdParam(c.req.param("id")), format);
+    return new Response(body, { headers: { "content-type": contentType, "content-disposition": `attachment; filename="${filename}"`, "cache-control": "no-store" } });
+  })
+  .post("/optimizations/:id/live", async (c) => {
+    const ctx = await jobContext(c);
+    return c.json(await liveTicket(ctx, jobIdParam(c.req.param("id")), new URL(c.req.url).origin), 201);
+  })
+  // The WebSocket itself: no key (browsers cannot send one), a single-use ticket instead, checked by the job's DO.
+  .get("/optimizations/:id/live", async (c) => {
+    const id = jobIdParam(c.req.param("id"));
+    const ticket = decodeTicket(c.req.query("ticket") ?? "");
+    if (!ticket) throw new ApiError("unauthorized", "a live ticket is required: POST /api/v1/optimizations/:id/live answers a URL with one");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError("bad_request", "expected a WebSocket upgrade");
+    const url = new URL(c.req.url);
+    url.search = "";
+    url.searchParams.set("secret", ticket.secret);
+    return jobStub(c.env, ticket.tenant, id).fetch(new Request(url, c.req.raw));
   });

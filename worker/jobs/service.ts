@@ -1,7 +1,8 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { optimizationJobs } from "../../schema/tables";
-import type { Job, JobListItem, JobStatus, ListJobsQuery, ListTasksQuery, Page, StopReason, Task } from "../../schema";
+import { HeatmapQuery, type Heatmap, type Job, type JobListItem, type JobStatus, type ListJobsQuery, type ListTasksQuery, type LiveTicket, type Page, type StopReason, type Task } from "../../schema";
+import { encodeTicket } from "../../lib/live-ticket";
 import type { Config } from "../../lib/config";
 import type { Env } from "../env";
 import { ApiError } from "../../lib/errors";
@@ -155,3 +156,25 @@ export async function listJobs(ctx: JobContext, query: ListJobsQuery): Promise<P
   return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
 }
 
+
+/**
+ * A single-use WebSocket URL for the job's live stream. The ticket names the tenant (so the socket's
+ * request, which carries no key, reaches this tenant's DO) and a secret only that DO holds the hash of.
+ */
+export async function liveTicket(ctx: JobContext, id: string, origin: string): Promise<LiveTicket> {
+  const issued = await jobStub(ctx.env, ctx.tenant, id).liveTicket();
+  if (!issued) throw notFound(id);
+  const url = new URL(`/api/v1/optimizations/${id}/live`, origin);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("ticket", encodeTicket(ctx.tenant, issued.secret));
+  return { url: url.toString(), expiresAt: issued.expiresAt };
+}
+
+/** The heatmap of the objective over two params, aggregated by the job's DO. */
+export async function getHeatmap(ctx: JobContext, id: string, query: HeatmapQuery): Promise<Heatmap> {
+  const answer = await jobStub(ctx.env, ctx.tenant, id).heatmap(HeatmapQuery.parse(query));
+  if (!answer) throw notFound(id);
+  if (!answer.ok) throw new ApiError("validation_failed", answer.message, [{ path: answer.path, message: answer.message }]);
+  // RPC's types widen the cells' tuples to arrays; the values are the DO's Heatmap as it built it.
+  return answer.heatmap as Heatmap;
+}

@@ -7,6 +7,8 @@ import type { JobContext } from "../jobs/service";
 /** Resolved lazily so an unauthenticated call fails as UNAUTHORIZED inside the procedure, not in the adapter. */
 export interface TrpcContext {
   jobContext: () => Promise<JobContext>;
+  /** The request's origin, for URLs handed back (the live stream's). */
+  origin: string;
 }
 
 const TRPC_CODE: Record<ApiErrorBody["error"]["code"], TRPCError["code"]> = {

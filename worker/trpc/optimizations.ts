@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { CancelRequest, JobId, ListJobsQuery, ListTasksQuery, SubmitInput } from "../../schema";
-import { cancelJob, getJob, listJobs, listTasks, submitJob } from "../jobs/service";
+import { CancelRequest, HeatmapQuery, JobId, ListJobsQuery, ListTasksQuery, SubmitInput } from "../../schema";
+import { cancelJob, getHeatmap, getJob, listJobs, listTasks, liveTicket, submitJob } from "../jobs/service";
 import { router, tenantProcedure } from "./init";
 
 const byId = z.object({ id: JobId });
@@ -12,4 +12,7 @@ export const optimizationsRouter = router({
   cancel: tenantProcedure.input(byId.extend(CancelRequest.shape)).mutation(({ ctx, input }) => cancelJob(ctx.job, input.id, input.reason)),
   list: tenantProcedure.input(ListJobsQuery.default({ limit: 50 })).query(({ ctx, input }) => listJobs(ctx.job, input)),
   tasks: tenantProcedure.input(byId.extend(ListTasksQuery.shape)).query(({ ctx, input: { id, ...query } }) => listTasks(ctx.job, id, query)),
+  heatmap: tenantProcedure.input(byId.extend(HeatmapQuery.shape)).query(({ ctx, input: { id, ...query } }) => getHeatmap(ctx.job, id, query)),
+  /** A single-use WebSocket URL for the job's live stream (see LiveServerMessage). */
+  live: tenantProcedure.input(byId).mutation(({ ctx, input }) => liveTicket(ctx.job, input.id, ctx.origin)),
 });
