@@ -40,7 +40,18 @@ export default defineConfig({
       // The page's own logic (service layer, formatting, heatmap views), in Node with fakes for fetch and WebSocket.
       { test: { name: "web", include: ["web/**/*.test.ts"], environment: "node" } },
       // A real headless Chromium (Debian's) driving the page against `wrangler dev`; one file at a time.
-      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", fileParallelism: false, testTimeout: 120_000, hookTimeout: 180_000 } },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          // Installs Debian's Chromium if missing, builds the page, starts one `wrangler dev` for every file.
+          globalSetup: ["./test/e2e/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

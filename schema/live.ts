@@ -81,7 +81,8 @@ export const ExportFormat = z.enum(["csv", "json"]);
 export type ExportFormat = z.infer<typeof ExportFormat>;
 /**
  * `GET /optimizations/:id/export`: every task in grid order, streamed. CSV columns: index, status,
- * attempt, one per param, score, one per metric, errorKind, errorMessage. JSON: an array of
+ * attempt, one per param, one per metric (the objective's is the score; a metric named like an
+ * earlier column is `metric.<name>`), errorKind, errorMessage. JSON: an array of
  * `{ index, status, attempt, params, score, metrics, errorKind, errorMessage }`.
  */
 export const ExportQuery = z.strictObject({ format: ExportFormat.default("csv") });

@@ -22,8 +22,10 @@ export async function exportTasks(ctx: JobContext, id: string, format: ExportFor
   const job = await getJob(ctx, id);
   const params = Object.keys(job.spec.params);
   const metrics = [...(STRATEGIES[job.strategy]?.metrics ?? [])];
-  const columns = ["index", "status", "attempt", ...params, "score", ...metrics, "errorKind", "errorMessage"];
-  const row = (t: Task) => [t.index, t.status, t.attempt, ...params.map((p) => t.params[p]), t.score, ...metrics.map((m) => t.metrics?.[m] ?? null), t.errorKind, t.errorMessage];
+  // The score is the objective's metric, which has a column already. A metric named like another column gets a prefix.
+  const taken = new Set(["index", "status", "attempt", "errorKind", "errorMessage", ...params]);
+  const columns = ["index", "status", "attempt", ...params, ...metrics.map((m) => (taken.has(m) ? `metric.${m}` : m)), "errorKind", "errorMessage"];
+  const row = (t: Task) => [t.index, t.status, t.attempt, ...params.map((p) => t.params[p]), ...metrics.map((m) => t.metrics?.[m] ?? null), t.errorKind, t.errorMessage];
   const record = (t: Task) => ({ index: t.index, status: t.status, attempt: t.attempt, params: t.params, score: t.score, metrics: t.metrics, errorKind: t.errorKind, errorMessage: t.errorMessage });
   const encoder = new TextEncoder();
   let cursor: string | undefined;
