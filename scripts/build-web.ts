@@ -13,9 +13,11 @@ import { build } from "esbuild";
 const WEB = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web");
 const OUT = path.join(WEB, "dist");
 
-rmSync(OUT, { recursive: true, force: true });
-mkdirSync(OUT, { recursive: true });
-const result = await build({
+/** Builds web/dist; returns its size in bytes. */
+export async function buildWeb(): Promise<number> {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const result = await build({
   entryPoints: { app: path.join(WEB, "src/main.ts") },
   bundle: true,
   format: "esm",
@@ -27,7 +29,12 @@ const result = await build({
   loader: { ".css": "css" },
   metafile: true,
   logLevel: "warning",
-});
-copyFileSync(path.join(WEB, "index.html"), path.join(OUT, "index.html"));
-const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-console.log(`web: built ${path.relative(process.cwd(), OUT)} (${(bytes / 1024).toFixed(0)} KB)`);
+  });
+  copyFileSync(path.join(WEB, "index.html"), path.join(OUT, "index.html"));
+  return Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const bytes = await buildWeb();
+  console.log(`web: built ${path.relative(process.cwd(), OUT)} (${(bytes / 1024).toFixed(0)} KB)`);
+}

@@ -1,6 +1,6 @@
 /**
- * Runs the Worker locally for scripts (the demo, smoke checks): applies the D1 migrations, starts
- * `wrangler dev` on 127.0.0.1 in its own process group and waits until GET /health answers 200.
+ * Runs the Worker locally for scripts (the demo, smoke checks): applies the D1 migrations, builds
+ * the page, starts `wrangler dev` on 127.0.0.1 in its own process group and waits until GET /health answers 200.
  *
  *   const stack = await startLocalStack({ log: console.log });
  *   try { ... fetch(`${stack.url}/health`) ... } finally { await stack.stop(); }
@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildWeb } from "./build-web";
 
 export interface LocalStackOptions {
   /** Port for wrangler dev on 127.0.0.1; a free one is picked when omitted. */
@@ -220,6 +221,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 
   await applyMigrations(log);
+  // wrangler dev serves the page from web/dist ([assets]) and refuses to start without it.
+  const webBytes = await buildWeb();
+  log(`built the web page (web/dist, ${(webBytes / 1024).toFixed(0)} KB)`);
 
   const port = options.port ?? (await freePort());
   if (options.port !== undefined) await assertPortFree(port); // again: it may have been taken meanwhile
