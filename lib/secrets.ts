@@ -25,6 +25,11 @@ export class ApiKeyIndex {
 
   constructor(private readonly entries: ReadonlyArray<readonly [key: string, tenant: string]>) {}
 
+  /** Whether some configured key belongs to `tenant` (tenant names are not secret). */
+  hasTenant(tenant: string): boolean {
+    return this.entries.some(([, t]) => t === tenant);
+  }
+
   async tenantOf(key: string): Promise<string | undefined> {
     this.#index ??= Promise.all(this.entries.map(async ([k, tenant]) => ({ digest: await sha256(k), tenant }))).then(
       (rows) => new Map(rows.map((row) => [hexOf(row.digest), row])),

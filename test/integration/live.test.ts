@@ -90,7 +90,8 @@ describe("live tickets", () => {
     const secret = new URL(body.url).searchParams.get("ticket")!.split(".")[1]!;
     // The same secret under tenant-b's name reaches tenant-b's object, which never issued it.
     const forged = `${btoa("tenant-b").replaceAll("=", "")}.${secret}`;
-    for (const [query, status] of [["", 401], ["?ticket=nonsense", 401], [`?ticket=${forged}`, 401]] as const) {
+    const unknownTenant = `${btoa("tenant-z").replaceAll("=", "")}.${secret}`;
+    for (const [query, status] of [["", 401], ["?ticket=nonsense", 401], [`?ticket=${forged}`, 401], [`?ticket=${unknownTenant}`, 401]] as const) {
       expect((await connect(base + query)).status, query).toBe(status);
     }
     // The forged attempt did not spend the real ticket.

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { CancelRequest, ExportQuery, HeatmapQuery, IdempotencyKey, JobId, ListJobsQuery, ListTasksQuery } from "../../schema";
+import { loadConfig } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { decodeTicket } from "../../lib/live-ticket";
 import { exportTasks } from "../jobs/export";
@@ -58,7 +59,10 @@ export const optimizationRoutes = new Hono<AppEnv>()
   .get("/optimizations/:id/live", async (c) => {
     const id = jobIdParam(c.req.param("id"));
     const ticket = decodeTicket(c.req.query("ticket") ?? "");
-    if (!ticket) throw new ApiError("unauthorized", "a live ticket is required: POST /api/v1/optimizations/:id/live answers a URL with one");
+    // A tenant no key belongs to never reaches a Durable Object: nobody can make objects up by name here.
+    if (!ticket || !loadConfig(c.env).API_KEYS.hasTenant(ticket.tenant)) {
+      throw new ApiError("unauthorized", "a live ticket is required: POST /api/v1/optimizations/:id/live answers a URL with one");
+    }
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError("bad_request", "expected a WebSocket upgrade");
     const url = new URL(c.req.url);
     url.search = "";
