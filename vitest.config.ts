@@ -38,7 +38,10 @@ export default defineConfig({
       // The same Worker with metrics switched off: jobs must behave exactly the same.
       workersProject("metrics-off", ["test/metrics-off/**/*.test.ts"], { METRICS_ENABLED: "false" }),
       // The page's own logic (service layer, formatting, heatmap views), in Node with fakes for fetch and WebSocket.
-      { test: { name: "web", include: ["web/**/*.test.ts"], environment: "node" } },
+      {
+        resolve: { alias: { "grid-optimizer/client": new URL("./client/index.ts", import.meta.url).pathname } },
+        test: { name: "web", include: ["web/**/*.test.ts"], environment: "node" },
+      },
       // A real headless Chromium (Debian's) driving the page against `wrangler dev`; one file at a time.
       {
         test: {

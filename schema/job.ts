@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { JOB_STATUSES } from "./status";
 
-export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "early-stopped", "canceled"]);
+export const JobStatus = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof JobStatus>;
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "early-stopped", "canceled"];
+export { TERMINAL_JOB_STATUSES, isTerminalStatus } from "./status";
 
 export const TaskStatus = z.enum(["queued", "running", "succeeded", "failed", "canceled"]);
 export type TaskStatus = z.infer<typeof TaskStatus>;

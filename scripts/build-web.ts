@@ -18,17 +18,19 @@ export async function buildWeb(): Promise<number> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const result = await build({
-  entryPoints: { app: path.join(WEB, "src/main.ts") },
-  bundle: true,
-  format: "esm",
-  target: "es2022",
-  platform: "browser",
-  minify: true,
-  sourcemap: true,
-  outdir: OUT,
-  loader: { ".css": "css" },
-  metafile: true,
-  logLevel: "warning",
+    entryPoints: { app: path.join(WEB, "src/main.ts") },
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    minify: true,
+    sourcemap: true,
+    outdir: OUT,
+    loader: { ".css": "css" },
+    metafile: true,
+    logLevel: "warning",
+    // What web/tsconfig.json types from the client's declarations, bundled from its source.
+    alias: { "grid-optimizer/client": path.join(WEB, "..", "client", "index.ts") },
   });
   copyFileSync(path.join(WEB, "index.html"), path.join(OUT, "index.html"));
   return Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
