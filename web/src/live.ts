@@ -151,7 +151,7 @@ export function watchJob(
     if (stopped()) return;
     const ws = deps.openSocket(url);
     socket = ws;
-    ws.onopen = () => sendSubscription();
+    ws.onopen = () => heatmapQuery && sendSubscription();
     ws.onmessage = (event) => onMessage(event.data);
     ws.onerror = () => undefined;
     ws.onclose = () => {

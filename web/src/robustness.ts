@@ -78,19 +78,22 @@ export function isPlateau(grid: CellGrid, x: number, y: number, mode: "min" | "m
   return Math.abs(value - worst) <= PLATEAU_TOLERANCE * spread;
 }
 
-/** The bin of an axis holding `value`: an exact match, else (numbers, ascending bins) the last bin starting at or below it. */
-export function binOf(axis: Pick<HeatmapAxis, "values">, value: ParamValue | undefined): number {
+/**
+ * The bin of an axis holding `value`: an exact match of a bin's first value, else (a binned numeric
+ * axis, ascending) the last bin starting at or below it, within the axis' end. -1 when off the axis.
+ */
+export function binOf(axis: Pick<HeatmapAxis, "values" | "binSize">, value: ParamValue | undefined): number {
   if (value === undefined) return -1;
   const exact = axis.values.findIndex((v) => v === value);
   if (exact >= 0) return exact;
-  if (typeof value !== "number") return -1;
-  let found = -1;
-  for (let i = 0; i < axis.values.length; i++) {
-    const start = axis.values[i];
-    if (typeof start !== "number") return -1;
-    if (i > 0 && start < (axis.values[i - 1] as number)) return -1;
-    if (start <= value) found = i;
-  }
+  const starts = axis.values;
+  if (typeof value !== "number" || axis.binSize === 1 || starts.length < 2 || !starts.every((v) => typeof v === "number")) return -1;
+  const nums = starts as number[];
+  if (nums.some((v, i) => i > 0 && v <= nums[i - 1]!)) return -1;
+  const step = (nums[1]! - nums[0]!) / axis.binSize;
+  if (value < nums[0]! || value >= nums.at(-1)! + axis.binSize * step) return -1;
+  let found = 0;
+  while (found + 1 < nums.length && nums[found + 1]! <= value) found++;
   return found;
 }
 

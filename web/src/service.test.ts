@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { createService, ServiceError, toServiceError } from "./service";
+
+interface Seen {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: string | null;
+}
+
+/** A fetch that answers tRPC batches and REST calls from a table, recording every request. */
+function fakeApi(answer: (path: string, input: unknown, req: Seen) => { status: number; body: unknown }) {
+  const seen: Seen[] = [];
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const body = typeof init?.body === "string" ? init.body : init?.body == null ? null : await new Response(init.body).text();
+    const req = { method: init?.method ?? "GET", url, headers: new Headers(init?.headers), body };
+    seen.push(req);
+    if (url.pathname.startsWith("/trpc/")) {
+      const paths = url.pathname.slice("/trpc/".length).split(",");
+      const inputs = (body ? JSON.parse(body) : JSON.parse(url.searchParams.get("input") ?? "{}")) as Record<string, unknown>;
+      const results = paths.map((p, i) => answer(p, inputs[i], req));
+      const status = results.length === 1 ? results[0]!.status : 207;
+      return new Response(JSON.stringify(results.map((r) => r.body)), { status, headers: { "content-type": "application/json" } });
+    }
+    const r = answer(url.pathname, body, req);
+    return new Response(typeof r.body === "string" ? r.body : JSON.stringify(r.body), { status: r.status, headers: { "content-type": "application/json" } });
+  };
+  return { fetch: fetch as typeof globalThis.fetch, seen };
+}
+
+const trpcOk = (data: unknown) => ({ status: 200, body: { result: { data } } });
+const trpcError = (status: number, apiError: unknown) => ({ status, body: { error: { message: "x", code: -32600, data: { apiError, httpStatus: status } } } });
+
+describe("the page's service layer", () => {
+  it("submits the spec with the key in the Authorization header and an idempotency key, never in the URL", async () => {
+    const api = fakeApi((path, input) => (path === "optimizations.submit" ? trpcOk({ id: "job-1", input }) : trpcOk(null)));
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "secret-key", fetch: api.fetch });
+    const job = (await service.submit({ strategy: "s", dataset: "d", params: { a: { values: [1] } }, objective: { metric: "m", mode: "max" } }, "idem-1")) as unknown as { id: string; input: Record<string, unknown> };
+    expect(job.id).toBe("job-1");
+    expect(job.input).toMatchObject({ strategy: "s", idempotencyKey: "idem-1" });
+    const [req] = api.seen;
+    expect(req!.headers.get("authorization")).toBe("Bearer secret-key");
+    expect(req!.url.toString()).not.toContain("secret-key");
+  });
+
+  it("turns the API's validation error into a ServiceError with its code and field paths", async () => {
+    const details = [
+      { path: "params.fast.max", message: "max must be >= min" },
+      { path: "topN", message: "Too big" },
+    ];
+    const api = fakeApi(() => trpcError(400, { code: "validation_failed", message: "invalid input", details }));
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const error = await service.submit({ strategy: "s", dataset: "d", params: {}, objective: { metric: "m", mode: "max" } }, "i").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect(error).toMatchObject({ code: "validation_failed", message: "invalid input", details });
+  });
+
+  it("cancels over REST and reports the HTTP status (202) with the ended job", async () => {
+    const api = fakeApi((path) => (path === "/api/v1/optimizations/job-1/cancel" ? { status: 202, body: { id: "job-1", status: "canceled" } } : { status: 404, body: {} }));
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const outcome = await service.cancel("job-1");
+    expect(outcome.status).toBe(202);
+    expect(outcome.job.status).toBe("canceled");
+    expect(api.seen[0]).toMatchObject({ method: "POST" });
+    expect(JSON.parse(api.seen[0]!.body!)).toEqual({ reason: "canceled from the web page" });
+  });
+
+  it("a refused cancel (the job already ended) is a ServiceError with the API's code", async () => {
+    const api = fakeApi(() => ({ status: 409, body: { error: { code: "conflict", message: "optimization job-1 already ended as succeeded" } } }));
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    await expect(service.cancel("job-1")).rejects.toMatchObject({ code: "conflict", message: "optimization job-1 already ended as succeeded" });
+  });
+
+  it("an export answers the streamed file; an unknown job is not_found", async () => {
+    const api = fakeApi((path, _b, req) =>
+      path === "/api/v1/optimizations/job-1/export" && req.url.searchParams.get("format") === "csv"
+        ? { status: 200, body: "index,status\n0,succeeded\n" }
+        : { status: 404, body: { error: { code: "not_found", message: "no such optimization" } } },
+    );
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    expect(await (await service.exportBlob("job-1", "csv")).text()).toBe("index,status\n0,succeeded\n");
+    await expect(service.exportBlob("job-2", "csv")).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("a server that cannot be reached is a 'network' error; anything else keeps its message", async () => {
+    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: (async () => Promise.reject(new TypeError("fetch failed"))) as typeof fetch });
+    await expect(service.status("j")).rejects.toMatchObject({ code: "network" });
+    expect(toServiceError(new Error("boom"))).toMatchObject({ code: "internal", message: "boom" });
+    const kept = new ServiceError("conflict", "c");
+    expect(toServiceError(kept)).toBe(kept);
+  });
+});
