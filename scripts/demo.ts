@@ -9,7 +9,7 @@
  *   npm run demo -- --url http://127.0.0.1:8787 --key demo-key   # use a running server
  */
 import { parseArgs } from "node:util";
-import { apiErrorOf, createOptimizerClient, type Job, type JobSpecInput, type OptimizerClient, type TopNEntry } from "../client";
+import { apiErrorOf, createTrpcClient, type Job, type JobSpecInput, type TrpcClient, type TopNEntry } from "../client";
 import { TERMINAL_JOB_STATUSES } from "../schema/job";
 import { startLocalStack, type LocalStack } from "./local-stack";
 
@@ -140,7 +140,7 @@ function topNTable(topN: TopNEntry[]): string[] {
 }
 
 /** Failed tasks grouped by error kind, with one example message each (bounded number of pages). */
-async function describeFailures(client: OptimizerClient, jobId: string): Promise<string[]> {
+async function describeFailures(client: TrpcClient, jobId: string): Promise<string[]> {
   const byKind = new Map<string, { count: number; example: string }>();
   let cursor: string | undefined;
   for (let page = 0; page < MAX_FAILED_TASK_PAGES; page++) {
@@ -177,7 +177,7 @@ async function checkServer(url: string): Promise<void> {
   if (status !== 200) throw new Error(`${url}/health answered ${status}, not 200; is this the optimizer Worker?`);
 }
 
-async function followJob(client: OptimizerClient, submitted: Job, startedAt: number): Promise<Job> {
+async function followJob(client: TrpcClient, submitted: Job, startedAt: number): Promise<Job> {
   let job = submitted;
   let lastPlain = 0;
   let failedPolls = 0;
@@ -217,7 +217,7 @@ async function followJob(client: OptimizerClient, submitted: Job, startedAt: num
 }
 
 async function runDemo(url: string, key: string, stack: LocalStack | undefined): Promise<boolean> {
-  const client = createOptimizerClient({ url, apiKey: key, fetch: boundedFetch });
+  const client = createTrpcClient({ url, apiKey: key, fetch: boundedFetch });
   const grid = Object.entries(SPEC.params)
     .map(([name, r]) => `${name} ${r.min}..${r.max} step ${r.step}`)
     .join(", ");

@@ -5,7 +5,7 @@
  * SLO. Bounded: jobs still running at --timeout-s are canceled and the run fails.
  */
 import { parseArgs } from "node:util";
-import { createOptimizerClient } from "../client";
+import { createTrpcClient } from "../client";
 import { benchMain, intFlag, METRICS_TOKEN, sleep, TENANT_KEYS, waitForJobs } from "./bench-common";
 
 const SLO_MEAN_S = 30;
@@ -62,7 +62,7 @@ function histogramQuantile(q: number, h: Histogram): number {
 
 async function run(url: string): Promise<boolean> {
   const [jobs, tasks, sleepMs, concurrency, timeoutS] = [int("jobs"), int("tasks"), int("sleep-ms"), int("concurrency"), int("timeout-s")];
-  const clients = TENANT_KEYS.map((apiKey) => createOptimizerClient({ url, apiKey }));
+  const clients = TENANT_KEYS.map((apiKey) => createTrpcClient({ url, apiKey }));
   const before = await scrapeQueueWait(url);
   console.log(`Submitting ${jobs} jobs x ${tasks} synthetic tasks (sleepMs ${sleepMs}, concurrencyLimit ${concurrency}) from ${clients.length} tenants...`);
   const started = Date.now();

@@ -10,7 +10,7 @@ describe("validation errors, tenants and a phone's width", () => {
   beforeAll(async () => {
     browser = await launch();
     page = await openAs(browser, KEY);
-    const job = await api().optimizations.submit.mutate({
+    const job = await api().submit({
       strategy: "sma-crossover",
       dataset: "sp500",
       params: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 40, max: 100, step: 20 } },

@@ -33,7 +33,7 @@ describe("ending a job early from the page", () => {
 
     expect(await waitForStatus(page, ["early-stopped"])).toBe("early-stopped");
     expect(await page.getByTestId("stop-reason").textContent()).toMatch(/^Early stop: score reached \d+\.000 \(≥ 120\.000\) at task [\w-]+\.\d+, /);
-    const job = await api().optimizations.status.query({ id: jobId });
+    const job = await api().status(jobId);
     expect(job.stopReason).toMatchObject({ kind: "early-stop", metric: "score", threshold: 120 });
     expect(job.summary.finished).toBeLessThan(400);
     const [finished, total] = (await page.getByTestId("job-progress").textContent())!.split("/").map(Number);
@@ -45,9 +45,14 @@ describe("ending a job early from the page", () => {
     expect(shown.map((r) => r[xColumn])).toEqual(job.summary.topN.map((e) => String(e.params.x)));
     expect(Number(shown[0]![xColumn])).toBeGreaterThanOrEqual(120);
     await screenshot(page, "10-early-stopped");
-    // Nothing runs after the stop: the table and the counts stay as they are.
+    // Nothing runs after the stop: the job (as the API reads it) and the page stay as they are.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(await topNRows(page)).toEqual(shown);
+    const later = await api().status(jobId);
+    expect(later.summary).toEqual(job.summary);
+    expect(later.finishedAt).toBe(job.finishedAt);
+    await page.reload();
+    expect(await waitForStatus(page, ["early-stopped"])).toBe("early-stopped");
+    await expect.poll(() => topNRows(page)).toEqual(shown);
     expect(await page.getByTestId("job-progress").textContent()).toBe(`${finished}/${total}`);
     expect(await page.getByRole("button", { name: "Cancel", exact: true }).isDisabled()).toBe(true);
   });
@@ -65,14 +70,14 @@ describe("ending a job early from the page", () => {
     await screenshot(page, "11-cancel-confirm");
     // Keep running first: nothing happens.
     await dialog.getByRole("button", { name: "Keep running" }).click();
-    expect(await api().optimizations.status.query({ id: jobId })).toMatchObject({ status: "running" });
+    expect(await api().status(jobId)).toMatchObject({ status: "running" });
 
     await page.getByRole("button", { name: "Cancel", exact: true }).click();
     await dialog.getByRole("button", { name: "Yes, cancel the job" }).click();
     await expect.poll(() => page.getByTestId("cancel-outcome").textContent()).toMatch(/^202 Accepted: the job is canceled \(\d+\/1000 tasks had finished\)\.$/);
     expect(await waitForStatus(page, ["canceled"], 10_000)).toBe("canceled");
     expect(await page.getByTestId("stop-reason").textContent()).toMatch(/^Canceled: canceled from the web page at /);
-    const job = await api().optimizations.status.query({ id: jobId });
+    const job = await api().status(jobId);
     expect(job).toMatchObject({ status: "canceled", stopReason: { kind: "cancel", reason: "canceled from the web page" } });
     await expect.poll(() => page.getByTestId("live-state").textContent()).toBe("final");
     await screenshot(page, "12-canceled");

@@ -75,7 +75,7 @@ describe("an SMA grid on the S&P 500, from the form to the export", () => {
     expect(frames.some((f) => f.type === "heatmap")).toBe(true);
     expect(frames.at(-1)).toMatchObject({ type: "snapshot", status: "succeeded", topN: 10 });
 
-    const job = await api().optimizations.status.query({ id: jobId });
+    const job = await api().status(jobId);
     const rows = await topNRows(page);
     expect(rows).toHaveLength(10);
     expect(rows.map((r) => [r[0], r[1], r[2]])).toEqual(job.summary.topN.map((e, i) => [String(i + 1), String(e.params.fast), String(e.params.slow)]));
@@ -86,7 +86,7 @@ describe("an SMA grid on the S&P 500, from the form to the export", () => {
   it("draws the heatmap and the robustness view, and marks which Top-N entries sit on a plateau", async () => {
     await expect.poll(() => drawnPixels(page, "heatmap")).toBeGreaterThan(1_000);
     await expect.poll(() => drawnPixels(page, "robustness")).toBeGreaterThan(1_000);
-    const heatmap = await api().optimizations.heatmap.query({ id: jobId, x: "fast", y: "slow", agg: "max" });
+    const heatmap = await api().heatmap(jobId, { x: "fast", y: "slow", agg: "max" });
     // slow's 591 values are binned by 6 so the map stays within 100 x 100 cells: the page never holds every task.
     expect([heatmap.x.values.length, heatmap.y.binSize, heatmap.y.values.length]).toEqual([99, 6, 99]);
     expect(await page.getByTestId("plateau-summary").textContent()).toMatch(

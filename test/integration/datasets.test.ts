@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { TRPCClientError } from "@trpc/client";
 import { describe, expect, it } from "vitest";
-import { apiErrorOf, createOptimizerClient } from "../../client";
+import { apiErrorOf, createTrpcClient } from "../../client";
 import type { ApiErrorBody, Dataset, DatasetList } from "../../schema";
 import { barsObjectLoader, datasetObjectKey } from "../../worker/datasets/store";
 import { acquireDatasetBars, datasetCacheKey, resolveDataset, uploadDataset, type DatasetEnv } from "../../worker/datasets/service";
@@ -375,7 +375,7 @@ describe("acquireDatasetBars (the consumer's loader)", () => {
 
 describe("datasets over tRPC", () => {
   const client = (apiKey: string) =>
-    createOptimizerClient({ url: "http://optimizer.test", apiKey, fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
+    createTrpcClient({ url: "http://optimizer.test", apiKey, fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
 
   it("upload { name, csv } (under 1 MiB), list, get; errors carry the same details", async () => {
     const a = client(KEY_A);

@@ -7,7 +7,7 @@ import { createSeriesCache } from "../../worker/engine/series-cache";
 import { getStrategy } from "../../worker/engine/strategies";
 import { resultDetailOf, resultSummaryOf } from "../../worker/results/summary";
 import worker from "../../worker/index";
-import { createOptimizerClient } from "../../client";
+import { createTrpcClient } from "../../client";
 import { sp500Bars } from "../fixtures";
 import { api, KEY_A, KEY_B, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
@@ -120,7 +120,7 @@ describe("result summaries on demand", () => {
   it("are served by tRPC results.get as by REST", async () => {
     const job = await waitForEnd((await submit({ ...specOf("macd", "next-open") })).id);
     const id = job.summary.topN[0]!.resultSummaryId!;
-    const client = createOptimizerClient({ url: "http://optimizer.test", apiKey: KEY_A, fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
+    const client = createTrpcClient({ url: "http://optimizer.test", apiKey: KEY_A, fetch: (input, init) => exports.default.fetch(new Request(input, init)) });
     expect(await client.results.get.query({ id })).toEqual((await api<ResultSummary>("GET", `/api/v1/results/${id}`)).body);
   });
 

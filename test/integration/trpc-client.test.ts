@@ -1,12 +1,12 @@
 import { exports } from "cloudflare:workers";
 import { TRPCClientError } from "@trpc/client";
 import { describe, expect, it } from "vitest";
-import { apiErrorOf, createOptimizerClient, type OptimizerClient } from "../../client";
+import { apiErrorOf, createTrpcClient, type TrpcClient } from "../../client";
 import { TERMINAL_JOB_STATUSES, type Job } from "../../schema";
 import { KEY_A, KEY_B, range, synthetic, waitFor } from "../helpers";
 
-const clientFor = (apiKey: string): OptimizerClient =>
-  createOptimizerClient({
+const clientFor = (apiKey: string): TrpcClient =>
+  createTrpcClient({
     url: "http://optimizer.test",
     apiKey,
     fetch: (input, init) => exports.default.fetch(new Request(input, init)),

@@ -1,3 +1,5 @@
+import { slotPathFor } from "./errors";
+
 /** A small element builder: the page has no framework, only the DOM. */
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -36,10 +38,10 @@ export const errorSlot = (path: string): HTMLElement =>
 export function showFieldErrors(root: HTMLElement, problems: readonly { path: string; message: string }[]): string[] {
   clearFieldErrors(root);
   const unplaced: string[] = [];
+  const slotOf = (path: string) => root.querySelector<HTMLElement>(`[data-error-for="${CSS.escape(path)}"]`);
   for (const { path, message } of problems) {
-    let slot: HTMLElement | null = null;
-    for (let parts = path.split("."); parts.length > 0 && !slot; parts = parts.slice(0, -1))
-      slot = root.querySelector<HTMLElement>(`[data-error-for="${CSS.escape(parts.join("."))}"]`);
+    const at = slotPathFor(path, (p) => slotOf(p) !== null);
+    const slot = at === null ? null : slotOf(at);
     if (!slot) {
       unplaced.push(path ? `${path}: ${message}` : message);
       continue;

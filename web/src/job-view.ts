@@ -1,12 +1,26 @@
 import type uPlot from "uplot";
-import { isTerminalStatus, type ExportFormat, type Heatmap, type HeatmapAgg, type JobSpec, type ParamAxis, type StopReason, type TopNEntry } from "grid-optimizer/client";
+import {
+  isTerminalStatus,
+  watchJob,
+  type ExportFormat,
+  type Heatmap,
+  type HeatmapAgg,
+  type JobSpec,
+  type LiveDeps,
+  type LiveJob,
+  type LiveState,
+  type LiveWatch,
+  type OptimizerClient,
+  type ParamAxis,
+  type StopReason,
+  type TopNEntry,
+} from "grid-optimizer/client";
 import { h, field, option } from "./dom";
 import { drawEquity, type EquitySeries } from "./equity-chart";
 import { cellAt, drawHeatmap } from "./heatmap-canvas";
 import { duration, fixed, integer, metric, paramValue, rate } from "./format";
-import { watchJob, type LiveDeps, type LiveJob, type LiveState, type LiveWatch } from "./live";
-import { mergeHeatmap, neighbourhoodGrid, placeTopN, toCellGrid, type Neighbourhood } from "./robustness";
-import { toServiceError, type Service } from "./service";
+import { mergeHeatmap, neighbourhoodGrid, placeTopN, sameQuery, toCellGrid, type Neighbourhood } from "./robustness";
+import { shownError } from "./errors";
 
 /** Metrics the Top-N table shows besides the objective, when the strategy reports them. */
 const KEY_METRICS = ["sharpe", "totalReturn", "maxDrawdown", "trades"];
@@ -40,7 +54,7 @@ export interface JobView {
 }
 
 /** One job: status, progress, Top-N, heatmap with robustness, equity curves, cancel and export; live from the job's DO. */
-export async function renderJobView(service: Service, jobId: string, liveDeps: LiveDeps): Promise<JobView> {
+export async function renderJobView(service: OptimizerClient, jobId: string, liveDeps: LiveDeps): Promise<JobView> {
   const initial = await service.status(jobId);
   const spec = initial.spec;
   let job: LiveJob = initial;
@@ -52,6 +66,10 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
   let disposed = false;
   let endShown = false;
   let watch: LiveWatch | null = null;
+  /** Guards against stale answers: the newest heatmap read and equity selection win. */
+  let heatmapRequest = 0;
+  let liveHeatmaps = 0;
+  let equityRequest = 0;
 
   const status = h("span", { class: "badge", "data-testid": "job-status" });
   const liveState = h("span", { class: "live-state", "data-testid": "live-state", "aria-live": "polite" });
@@ -66,7 +84,8 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
   // Cancel, with a confirmation that shows what the API answered.
   const cancelButton = h("button", { type: "button", class: "danger" }, "Cancel");
   const confirmYes = h("button", { type: "button", class: "danger" }, "Yes, cancel the job");
-  const confirmNo = h("button", { type: "button" }, "Keep running");
+  // Focused first, so that Enter in the dialog keeps the job.
+  const confirmNo = h("button", { type: "button", autofocus: true }, "Keep running");
   const dialog = h("dialog", { "aria-label": "Cancel this optimization?" }, h("p", {}, "Cancel this optimization? Tasks not yet run are dropped; finished results stay."), confirmYes, confirmNo);
   const cancelOutcome = h("p", { "data-testid": "cancel-outcome", "aria-live": "polite" });
   cancelButton.addEventListener("click", () => dialog.showModal());
@@ -76,11 +95,11 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
     cancelButton.disabled = true;
     cancelOutcome.textContent = "Canceling…";
     try {
-      const { status: httpStatus, job: ended } = await service.cancel(jobId);
+      const { status: httpStatus, job: ended } = await service.cancel(jobId, "canceled from the web page");
       cancelOutcome.textContent = `${httpStatus} Accepted: the job is ${ended.status} (${ended.summary.finished}/${ended.summary.total} tasks had finished).`;
       showJob(ended);
     } catch (err) {
-      const error = toServiceError(err);
+      const error = shownError(err);
       cancelOutcome.textContent = `Cancel refused (${error.code}): ${error.message}`;
       cancelButton.disabled = isTerminalStatus(job.status);
     }
@@ -92,7 +111,7 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
     button.addEventListener("click", async () => {
       exportStatus.textContent = `Exporting ${format.toUpperCase()}…`;
       try {
-        const blob = await service.exportBlob(jobId, format);
+        const blob = await (await service.export(jobId, format)).blob();
         const url = URL.createObjectURL(blob);
         const a = h("a", { href: url, download: `${jobId}.${format}` });
         document.body.append(a);
@@ -101,7 +120,7 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
         setTimeout(() => URL.revokeObjectURL(url), 10_000);
         exportStatus.textContent = `Exported ${jobId}.${format} (${integer(blob.size / 1024)} KB)`;
       } catch (err) {
-        exportStatus.textContent = `Export failed: ${toServiceError(err).message}`;
+        exportStatus.textContent = `Export failed: ${shownError(err).message}`;
       }
     });
     return button;
@@ -164,7 +183,7 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
   const neighbourSelect = h("select", { name: "neighbourhood" }, option("mean", "neighbourhood mean", true), option("worst", "neighbourhood worst"));
   const fixedHost = h("div", { class: "fixed-params" });
   const fixedInputs = new Map<string, HTMLInputElement>();
-  const heatCanvas = h("canvas", { "data-testid": "heatmap", role: "img", "aria-label": `Heatmap of ${objective}` });
+  const heatCanvas = h("canvas", { "data-testid": "heatmap", role: "img", tabindex: 0, "aria-label": `Heatmap of ${objective}: arrow keys read the cells` });
   const robustCanvas = h("canvas", { "data-testid": "robustness", role: "img", "aria-label": `Robustness of ${objective}: each cell's neighbourhood` });
   const heatReadout = h("p", { class: "hint", "aria-live": "polite", "data-testid": "heatmap-readout" });
   const plateauSummary = h("p", { class: "hint", "data-testid": "plateau-summary" });
@@ -209,46 +228,82 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
     });
   };
 
+  const showHeatError = (message: string) => {
+    heatError.hidden = false;
+    heatError.textContent = `Heatmap: ${message}`;
+  };
+
+  /** Subscribes the socket to the chosen heatmap (it answers the whole map, then changed cells); reads it over HTTP when not live. */
   async function loadHeatmap(): Promise<void> {
     if (mappable.length < 2) return;
     if (xSelect.value === ySelect.value) {
-      heatError.hidden = false;
-      heatError.textContent = "Choose two different params.";
+      showHeatError("choose two different params.");
       return;
     }
     heatError.hidden = true;
     const query = heatmapQuery();
+    const request = ++heatmapRequest;
+    const liveBefore = liveHeatmaps;
     watch?.subscribeHeatmap({ type: "heatmap", ...query });
+    if (watch?.state === "live") return;
     try {
-      heatmap = await service.heatmap(jobId, query);
+      const answer = await service.heatmap(jobId, query);
+      // A newer read, or the socket's own heatmap since, is fresher than this answer.
+      if (request !== heatmapRequest || liveHeatmaps !== liveBefore) return;
+      heatmap = answer;
       drawHeatmaps();
     } catch (err) {
-      const error = toServiceError(err);
-      heatError.hidden = false;
-      heatError.textContent = `Heatmap: ${error.message}`;
+      if (request === heatmapRequest) showHeatError(shownError(err).message);
     }
   }
+
+  /** Whether a heatmap from the socket answers the query now chosen (not one replaced since). */
+  const isCurrent = (map: Heatmap) => {
+    const q = heatmapQuery();
+    return sameQuery(map, { x: { name: q.x } as Heatmap["x"], y: { name: q.y } as Heatmap["y"], agg: q.agg, at: q.at ? (JSON.parse(q.at) as Heatmap["at"]) : null });
+  };
 
   for (const select of [xSelect, ySelect]) select.addEventListener("change", () => (renderFixedInputs(), void loadHeatmap()));
   aggSelect.addEventListener("change", () => void loadHeatmap());
   neighbourSelect.addEventListener("change", drawHeatmaps);
-  heatCanvas.addEventListener("mousemove", (event) => {
+  // The readout of one cell, moved by the mouse or by the arrow keys.
+  let cursor = { x: 0, y: 0 };
+  const readCell = () => {
     if (!heatmap) return;
     const grid = toCellGrid(heatmap);
-    const at = cellAt(heatCanvas, grid, event.offsetX, event.offsetY);
+    cursor = { x: Math.min(Math.max(0, cursor.x), grid.width - 1), y: Math.min(Math.max(0, cursor.y), grid.height - 1) };
+    const v = grid.values[cursor.y * grid.width + cursor.x];
+    heatReadout.textContent = `${heatmap.x.name} ${paramValue(heatmap.x.values[cursor.x])}, ${heatmap.y.name} ${paramValue(heatmap.y.values[cursor.y])}: ${v === undefined || Number.isNaN(v) ? "no result yet" : metric(objective, v)}`;
+  };
+  heatCanvas.addEventListener("mousemove", (event) => {
+    if (!heatmap) return;
+    const at = cellAt(heatCanvas, toCellGrid(heatmap), event.offsetX, event.offsetY);
     if (!at) return;
-    const v = grid.values[at.y * grid.width + at.x];
-    heatReadout.textContent = `${heatmap.x.name} ${paramValue(heatmap.x.values[at.x])}, ${heatmap.y.name} ${paramValue(heatmap.y.values[at.y])}: ${v === undefined || Number.isNaN(v) ? "no result yet" : metric(objective, v)}`;
+    cursor = at;
+    readCell();
+  });
+  const MOVES: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  heatCanvas.addEventListener("keydown", (event) => {
+    const move = MOVES[event.key];
+    if (!move) return;
+    event.preventDefault();
+    cursor = { x: cursor.x + move[0], y: cursor.y + move[1] };
+    readCell();
   });
 
   // Equity curves.
   const equityHost = h("div", { class: "equity", "data-testid": "equity-chart" });
   const equityLabel = h("p", { class: "hint", "aria-live": "polite", "data-testid": "equity-label" }, "Choose a Top-N entry (Show) to see its equity curve.");
   const overlay = h("input", { type: "checkbox", name: "overlay" });
-  overlay.addEventListener("change", () => selected && void selectEntry(selected));
+  overlay.addEventListener("change", () => {
+    // The entry as the Top-N holds it now (its result summary may have come since it was chosen).
+    const current = selected && (job.summary.topN.find((e) => e.taskId === selected!.taskId) ?? selected);
+    if (current) void selectEntry(current);
+  });
 
   async function selectEntry(entry: TopNEntry): Promise<void> {
     selected = entry;
+    const request = ++equityRequest;
     renderTopN();
     if (!entry.resultSummaryId) {
       equityLabel.textContent = "This result has no summary yet.";
@@ -261,7 +316,8 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
         for (const other of job.summary.topN.slice(0, MAX_OVERLAY))
           if (other.resultSummaryId && !ids.includes(other.resultSummaryId)) ids.push(other.resultSummaryId);
       const results = await Promise.all(ids.map((id) => service.result(id)));
-      if (disposed) return;
+      // A later choice (another row, the overlay) is what the chart must show.
+      if (disposed || request !== equityRequest) return;
       const rank = (id: string) => job.summary.topN.findIndex((e) => e.resultSummaryId === id) + 1;
       const series: EquitySeries[] = results.map((r) => ({
         label: `#${rank(r.id) || "?"} ${paramNames.map((p) => `${p}=${paramValue(r.params[p])}`).join(" ")}`,
@@ -271,7 +327,7 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
       const first = results[0]!;
       equityLabel.textContent = `Equity of ${series[0]!.label}: total return ${metric("totalReturn", first.metrics.totalReturn)}, max drawdown ${metric("maxDrawdown", first.metrics.maxDrawdown)}, ${integer(first.metrics.trades)} trades${results.length > 1 ? `; ${results.length - 1} more overlaid` : ""}.`;
     } catch (err) {
-      equityLabel.textContent = `Equity curve: ${toServiceError(err).message}`;
+      if (request === equityRequest) equityLabel.textContent = `Equity curve: ${shownError(err).message}`;
     }
   }
 
@@ -347,33 +403,42 @@ export async function renderJobView(service: Service, jobId: string, liveDeps: L
     h("section", { class: "equity-section", "aria-label": "Equity curve" }, h("h3", {}, "Equity curve"), field("Overlay the Top-N curves", overlay), equityLabel, equityHost),
   );
 
-  watch = watchJob(
-    service,
-    jobId,
-    {
-      job: (next, source) => {
-        showJob(next);
-        if (source === "poll" && heatmap && Date.now() - lastHeatmapPoll > POLL_HEATMAP_MS) {
-          lastHeatmapPoll = Date.now();
-          void loadHeatmap();
-        }
-      },
-      heatmap: (next, full) => {
-        heatmap = mergeHeatmap(heatmap, next, full);
-        drawHeatmaps();
-      },
-      state: showLiveState,
-      error: (error) => {
-        errorLine.hidden = false;
-        errorLine.textContent = `${error.message} (${error.code})`;
-      },
-    },
-    liveDeps,
-  );
-
   renderFixedInputs();
+  if (isTerminalStatus(initial.status)) {
+    // Nothing will change: no socket, one heatmap read (showJob's, at the end).
+    showLiveState("ended");
+  } else {
+    watch = watchJob(
+      service,
+      jobId,
+      {
+        job: (next, source) => {
+          errorLine.hidden = true;
+          showJob(next);
+          if (source === "poll" && Date.now() - lastHeatmapPoll > POLL_HEATMAP_MS) {
+            lastHeatmapPoll = Date.now();
+            void loadHeatmap();
+          }
+        },
+        heatmap: (next, full) => {
+          if (!isCurrent(next)) return;
+          liveHeatmaps += 1;
+          heatmap = mergeHeatmap(heatmap, next, full);
+          drawHeatmaps();
+        },
+        state: showLiveState,
+        error: (error) => {
+          const shown = shownError(error);
+          errorLine.hidden = false;
+          errorLine.textContent = `${shown.message} (${shown.code})`;
+        },
+        refused: (error) => showHeatError(error.message),
+      },
+      liveDeps,
+    );
+    queueMicrotask(() => void loadHeatmap());
+  }
   showJob(initial);
-  queueMicrotask(() => void loadHeatmap());
   return {
     element,
     dispose() {

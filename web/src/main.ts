@@ -2,8 +2,8 @@ import "./style.css";
 import { h, field } from "./dom";
 import { renderJobView } from "./job-view";
 import { renderJobsList } from "./jobs-list";
-import { browserLiveDeps } from "./live";
-import { createService, toServiceError, type Service } from "./service";
+import { createOptimizerClient, defaultLiveDeps, type OptimizerClient } from "grid-optimizer/client";
+import { shownError } from "./errors";
 import { renderSubmitForm } from "./submit-form";
 
 /** Where the key is kept: the browser's storage for this origin, never a URL. */
@@ -13,9 +13,11 @@ const app = document.getElementById("app")!;
 const keyInput = h("input", { type: "password", name: "apiKey", autocomplete: "off", spellcheck: "false" });
 const keyStatus = h("span", { class: "hint", "aria-live": "polite", "data-testid": "key-status" });
 let disposeView: () => void = () => undefined;
+/** Counts routes: a view that finishes loading after the user went elsewhere is dropped, not shown. */
+let routeGeneration = 0;
 
 const storedKey = () => localStorage.getItem(KEY_STORAGE) ?? "";
-const service = (): Service => createService({ url: location.origin, apiKey: storedKey() });
+const service = (): OptimizerClient => createOptimizerClient({ url: location.origin, apiKey: storedKey() });
 
 const keyForm = h(
   "form",
@@ -37,7 +39,7 @@ export function navigate(path: string): void {
 }
 
 function showError(err: unknown, what: string): void {
-  const error = toServiceError(err);
+  const error = shownError(err);
   app.replaceChildren(
     h(
       "section",
@@ -50,6 +52,8 @@ function showError(err: unknown, what: string): void {
 }
 
 async function route(): Promise<void> {
+  const generation = ++routeGeneration;
+  const current = () => generation === routeGeneration;
   disposeView();
   disposeView = () => undefined;
   keyInput.value = storedKey();
@@ -64,11 +68,12 @@ async function route(): Promise<void> {
     const id = match[1]!;
     document.title = `${id} · Grid optimizer`;
     try {
-      const view = await renderJobView(service(), id, browserLiveDeps());
+      const view = await renderJobView(service(), id, defaultLiveDeps());
+      if (!current()) return view.dispose();
       disposeView = view.dispose;
       app.replaceChildren(view.element);
     } catch (err) {
-      showError(err, `Optimization ${id}`);
+      if (current()) showError(err, `Optimization ${id}`);
     }
     return;
   }
@@ -77,8 +82,9 @@ async function route(): Promise<void> {
   disposeView = list.dispose;
   try {
     const form = await renderSubmitForm(service(), (id) => navigate(`/jobs/${id}`));
-    app.replaceChildren(h("div", { class: "home" }, form, list.element));
+    if (current()) app.replaceChildren(h("div", { class: "home" }, form, list.element));
   } catch (err) {
+    if (!current()) return;
     list.dispose();
     showError(err, "The submit form");
   }

@@ -88,15 +88,23 @@ describe("robustness: neighbourhoods and plateaus", () => {
     expect(binOf(binned, undefined)).toBe(-1);
   });
 
-  it("merges a live partial heatmap into the one held, and a full one or another query replaces it", () => {
+  it("merges a live partial heatmap into the one held; a full one replaces it; a partial of another query is dropped", () => {
     const held = heatmapOf([[1, 2]]);
     const partial = { ...held, finished: 3, cells: [[1, 0, 5, 2]] as HeatmapCell[] };
-    expect(mergeHeatmap(held, partial, false).cells).toEqual([
+    expect(mergeHeatmap(held, partial, false)!.cells).toEqual([
       [0, 0, 1, 1],
       [1, 0, 5, 2],
     ]);
-    expect(mergeHeatmap(held, partial, true).cells).toEqual([[1, 0, 5, 2]]);
-    expect(mergeHeatmap(held, { ...partial, agg: "mean" }, false).cells).toEqual([[1, 0, 5, 2]]);
-    expect(mergeHeatmap(null, partial, false)).toBe(partial);
+    expect(mergeHeatmap(held, partial, true)!.cells).toEqual([[1, 0, 5, 2]]);
+    expect(mergeHeatmap(held, { ...partial, agg: "mean" }, false)).toBe(held);
+    expect(mergeHeatmap(held, { ...partial, at: { c: 1 } }, false)).toBe(held);
+    expect(mergeHeatmap(null, partial, false)).toBeNull();
+  });
+
+  it("leaves Top-N entries off a slice out of its marks", () => {
+    const map = { ...heatmapOf([[1, 2], [3, 4]]), at: { c: true } };
+    const on = { ...entry(0, 0), params: { a: 0, b: 0, c: true } };
+    const off = { ...entry(10, 1), params: { a: 10, b: 1, c: false } };
+    expect(placeTopN(map, [off, on]).map((p) => p.rank)).toEqual([2]);
   });
 });

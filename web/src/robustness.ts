@@ -104,11 +104,16 @@ export interface PlacedEntry {
   plateau: boolean | null;
 }
 
-/** Where each Top-N entry sits on the heatmap, and whether on a plateau. Entries off the map are left out. */
-export function placeTopN(heatmap: Pick<Heatmap, "x" | "y" | "cells" | "mode">, topN: readonly TopNEntry[]): PlacedEntry[] {
+/**
+ * Where each Top-N entry sits on the heatmap, and whether on a plateau. Entries off the map, or off
+ * its slice (a param fixed by `at` at another value), are left out.
+ */
+export function placeTopN(heatmap: Pick<Heatmap, "x" | "y" | "cells" | "mode" | "at">, topN: readonly TopNEntry[]): PlacedEntry[] {
   const grid = toCellGrid(heatmap);
   const placed: PlacedEntry[] = [];
+  const fixed = Object.entries(heatmap.at ?? {});
   topN.forEach((entry, i) => {
+    if (fixed.some(([name, value]) => entry.params[name] !== value)) return;
     const x = binOf(heatmap.x, entry.params[heatmap.x.name]);
     const y = binOf(heatmap.y, entry.params[heatmap.y.name]);
     if (x < 0 || y < 0) return;
@@ -117,9 +122,26 @@ export function placeTopN(heatmap: Pick<Heatmap, "x" | "y" | "cells" | "mode">, 
   return placed;
 }
 
-/** Applies a live heatmap message to what the page holds: a full one replaces it, a partial one updates its cells. */
-export function mergeHeatmap(current: Heatmap | null, next: Heatmap, full: boolean): Heatmap {
-  if (full || !current || current.x.name !== next.x.name || current.y.name !== next.y.name || current.agg !== next.agg) return next;
+/** The same heatmap query: axes, aggregation and fixed values (`at` compared key by key). */
+export function sameQuery(a: Pick<Heatmap, "x" | "y" | "agg" | "at">, b: Pick<Heatmap, "x" | "y" | "agg" | "at">): boolean {
+  const atA = Object.entries(a.at ?? {});
+  const atB = b.at ?? {};
+  return (
+    a.x.name === b.x.name &&
+    a.y.name === b.y.name &&
+    a.agg === b.agg &&
+    atA.length === Object.keys(atB).length &&
+    atA.every(([k, v]) => Object.hasOwn(atB, k) && atB[k] === v)
+  );
+}
+
+/**
+ * Applies a live heatmap message to what the page holds: a full one replaces it, a partial one
+ * updates its cells. A partial one of another query (a subscription since replaced) is dropped.
+ */
+export function mergeHeatmap(current: Heatmap | null, next: Heatmap, full: boolean): Heatmap | null {
+  if (full) return next;
+  if (!current || !sameQuery(current, next)) return current;
   const cells = new Map(current.cells.map((c) => [`${c[0]},${c[1]}`, c] as const));
   for (const c of next.cells) cells.set(`${c[0]},${c[1]}`, c);
   return { ...next, cells: [...cells.values()] };

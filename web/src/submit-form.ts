@@ -1,8 +1,8 @@
-import type { Dataset, StrategyInfo } from "grid-optimizer/client";
+import type { Dataset, OptimizerClient, StrategyInfo } from "grid-optimizer/client";
 import { clearFieldErrors, errorSlot, field, h, option, showFieldErrors } from "./dom";
 import { integer } from "./format";
 import { previewGrid, rowsFor, specOf, type FormState, type ParamRow } from "./form-model";
-import { ServiceError, toServiceError, type Service } from "./service";
+import { shownError } from "./errors";
 
 const DEFAULT_DATASET = "sp500";
 
@@ -10,11 +10,11 @@ const DEFAULT_DATASET = "sp500";
  * The submit form, built from GET /strategies and the datasets list: a row per param with its
  * default axis, the grid size as the ranges change, and the API's validation errors at their fields.
  */
-export async function renderSubmitForm(service: Service, onSubmitted: (jobId: string) => void): Promise<HTMLElement> {
-  const [{ items: strategies }, datasetList] = await Promise.all([service.strategies(), service.datasets()]);
-  let datasets: Dataset[] = datasetList.items;
+export async function renderSubmitForm(service: OptimizerClient, onSubmitted: (jobId: string) => void): Promise<HTMLElement> {
+  const [strategies, datasetList] = await Promise.all([service.strategies(), service.datasets.list()]);
+  let datasets: Dataset[] = datasetList;
   const first = strategies.find((s) => s.id === "sma-crossover") ?? strategies[0];
-  if (!first) throw new ServiceError("internal", "the API lists no strategies");
+  if (!first) throw new Error("the API lists no strategies");
   let strategy: StrategyInfo = first;
   let rows: ParamRow[] = rowsFor(strategy);
 
@@ -147,12 +147,13 @@ export async function renderSubmitForm(service: Service, onSubmitted: (jobId: st
     }
     uploadStatus.textContent = `Uploading ${file.name}…`;
     try {
-      const dataset = await service.uploadDataset(uploadName.value.trim(), file);
-      datasets = (await service.datasets()).items;
+      const dataset = await service.datasets.upload(uploadName.value.trim(), file);
+      datasets = await service.datasets.list();
       fillDatasets(dataset.id);
       uploadStatus.textContent = `Uploaded ${dataset.id}: ${integer(dataset.bars)} bars, ${dataset.firstDate} to ${dataset.lastDate}.`;
     } catch (err) {
-      uploadStatus.textContent = `Upload failed: ${err instanceof Error ? err.message : String(err)}`;
+      const error = shownError(err);
+      uploadStatus.textContent = `Upload failed (${error.code}): ${error.message}${error.details.map((d) => `; ${d.path}: ${d.message}`).join("")}`;
     }
   });
 
@@ -211,7 +212,7 @@ export async function renderSubmitForm(service: Service, onSubmitted: (jobId: st
       const job = await service.submit(spec, crypto.randomUUID());
       onSubmitted(job.id);
     } catch (err) {
-      const error = toServiceError(err);
+      const error = shownError(err);
       showErrors(`${error.message} (${error.code})`, error.details);
     } finally {
       submit.disabled = false;

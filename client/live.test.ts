@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Job } from "grid-optimizer/client";
+import type { Job } from "../schema/job";
+import { ApiRequestError, ConnectionError } from "./errors";
 import { watchJob, type LiveDeps, type LiveOptions, type LiveState, type SocketLike } from "./live";
-import { ServiceError } from "./service";
 
 /** A socket the test drives: it records what the page sent and lets the test deliver frames and drops. */
 class FakeSocket implements SocketLike {
@@ -41,7 +41,8 @@ function harness(overrides: { liveUrl?: (id: string) => Promise<string>; status?
   const sockets: FakeSocket[] = [];
   const states: LiveState[] = [];
   const jobs: { status: string; source: string }[] = [];
-  const errors: ServiceError[] = [];
+  const errors: (ApiRequestError | ConnectionError)[] = [];
+  const refusals: ApiRequestError[] = [];
   const calls = { liveUrl: 0, status: 0 };
   const deps: LiveDeps = {
     openSocket: (url) => {
@@ -59,7 +60,7 @@ function harness(overrides: { liveUrl?: (id: string) => Promise<string>; status?
     },
   };
   const service = {
-    liveUrl: async (id: string) => (calls.liveUrl++, overrides.liveUrl ? overrides.liveUrl(id) : `ws://x/live?ticket=${calls.liveUrl}`),
+    liveTicket: async (id: string) => (calls.liveUrl++, { url: overrides.liveUrl ? await overrides.liveUrl(id) : `ws://x/live?ticket=${calls.liveUrl}` }),
     status: async (id: string) => (calls.status++, overrides.status ? overrides.status(id) : job("running")),
   };
   const flush = async () => {
@@ -79,13 +80,13 @@ function harness(overrides: { liveUrl?: (id: string) => Promise<string>; status?
     }
     now = until;
   };
-  return { deps, service, sockets, states, jobs, errors, calls, flush, advance, pendingTimers: () => timers.length };
+  return { deps, service, sockets, states, jobs, errors, refusals, calls, flush, advance, pendingTimers: () => timers.length };
 }
 
 const job = (status: Job["status"], finished = 0): Job =>
   ({ id: "j", status, summary: { finished, total: 10, topN: [] }, stats: {}, spec: {} }) as unknown as Job;
 
-const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000 };
+const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000, retrySocketPolls: 3 };
 
 function start(h: ReturnType<typeof harness>) {
   return watchJob(
@@ -96,6 +97,7 @@ function start(h: ReturnType<typeof harness>) {
       heatmap: () => undefined,
       state: (s) => h.states.push(s),
       error: (e) => h.errors.push(e),
+      refused: (e) => h.refusals.push(e),
     },
     h.deps,
     options,
@@ -103,6 +105,17 @@ function start(h: ReturnType<typeof harness>) {
 }
 
 describe("watchJob: the live stream and its fallback", () => {
+  it("polls from the start where there is no WebSocket (Node 20)", async () => {
+    const h = harness();
+    h.deps.openSocket = null;
+    start(h);
+    await h.flush();
+    expect(h.states).toEqual(["connecting", "polling"]);
+    expect(h.jobs).toEqual([{ status: "running", source: "poll" }]);
+    await h.advance(2_000);
+    expect(h.calls).toEqual({ liveUrl: 0, status: 2 });
+  });
+
   it("connects with a fresh ticket, goes live on the snapshot, passes updates on, and ends on the last snapshot", async () => {
     const h = harness();
     const watch = start(h);
@@ -112,13 +125,12 @@ describe("watchJob: the live stream and its fallback", () => {
     socket.open();
     socket.deliver({ type: "snapshot", job: job("running", 1) });
     socket.deliver({ type: "update", job: job("running", 5) });
-    socket.deliver({ type: "update", job: job("succeeded", 10) });
+    // The server's end: a last snapshot, then close 1000.
     socket.deliver({ type: "snapshot", job: job("succeeded", 10) });
     socket.drop(1000);
     expect(h.jobs).toEqual([
       { status: "running", source: "snapshot" },
       { status: "running", source: "update" },
-      { status: "succeeded", source: "update" },
       { status: "succeeded", source: "snapshot" },
     ]);
     expect(h.states).toEqual(["connecting", "live", "ended"]);
@@ -178,7 +190,7 @@ describe("watchJob: the live stream and its fallback", () => {
     let attempts = 0;
     const flaky = harness({
       liveUrl: async () => {
-        if (++attempts === 1) throw new ServiceError("unavailable", "try again");
+        if (++attempts === 1) throw new ApiRequestError(503, { code: "unavailable", message: "try again" });
         return "ws://x/live?ticket=ok";
       },
     });
@@ -188,13 +200,57 @@ describe("watchJob: the live stream and its fallback", () => {
     await flaky.advance(1_000);
     expect(flaky.sockets.map((s) => s.url)).toEqual(["ws://x/live?ticket=ok"]);
 
-    const foreign = harness({ liveUrl: async () => Promise.reject(new ServiceError("not_found", "no such optimization")) });
+    const foreign = harness({ liveUrl: async () => Promise.reject(new ApiRequestError(404, { code: "not_found", message: "no such optimization" })) });
     start(foreign);
     await foreign.flush();
     expect(foreign.states).toEqual(["connecting", "closed"]);
-    expect(foreign.errors.map((e) => e.code)).toEqual(["not_found"]);
+    expect(foreign.errors.map((e) => (e instanceof ApiRequestError ? e.code : "connection"))).toEqual(["not_found"]);
     await foreign.advance(60_000);
     expect(foreign.calls).toEqual({ liveUrl: 1, status: 0 });
+  });
+
+  it("a job already ended: its one snapshot goes straight to ended (never shown live), then the server's close", async () => {
+    const h = harness();
+    start(h);
+    await h.flush();
+    h.sockets[0]!.open();
+    h.sockets[0]!.deliver({ type: "snapshot", job: job("early-stopped", 7) });
+    h.sockets[0]!.drop(1000);
+    expect(h.states).toEqual(["connecting", "ended"]);
+    await h.advance(60_000);
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it("close() while the ticket is on its way opens no socket", async () => {
+    let release: (url: string) => void = () => undefined;
+    const h = harness({ liveUrl: () => new Promise<string>((resolve) => (release = resolve)) });
+    const watch = start(h);
+    await h.flush();
+    watch.close();
+    release("ws://x/live?ticket=late");
+    await h.flush();
+    expect(h.sockets).toHaveLength(0);
+    expect(h.states).toEqual(["connecting", "closed"]);
+  });
+
+  it("while polling, tries the socket again every retrySocketPolls polls and goes live when it answers", async () => {
+    const h = harness();
+    start(h);
+    await h.flush();
+    h.sockets[0]!.drop();
+    await h.advance(1_000);
+    h.sockets[1]!.drop();
+    await h.advance(2_000);
+    h.sockets[2]!.drop();
+    await h.flush();
+    expect(h.states.at(-1)).toBe("polling");
+    await h.advance(2_000 * 2);
+    expect([h.calls.status, h.sockets.length]).toEqual([3, 3]);
+    await h.advance(2_000);
+    expect(h.sockets).toHaveLength(4);
+    h.sockets[3]!.open();
+    h.sockets[3]!.deliver({ type: "snapshot", job: job("running", 5) });
+    expect(h.states.slice(-3)).toEqual(["polling", "reconnecting", "live"]);
   });
 
   it("passes the server's error frames on and ignores frames that are not JSON", async () => {
@@ -204,7 +260,8 @@ describe("watchJob: the live stream and its fallback", () => {
     h.sockets[0]!.open();
     h.sockets[0]!.onmessage?.({ data: "not json" });
     h.sockets[0]!.deliver({ type: "error", code: "validation_failed", message: "no param named z" });
-    expect(h.errors.map((e) => [e.code, e.message])).toEqual([["validation_failed", "no param named z"]]);
+    expect(h.refusals.map((e) => [e.code, e.message])).toEqual([["validation_failed", "no param named z"]]);
+    expect(h.errors).toEqual([]);
     expect(h.jobs).toEqual([]);
   });
 });

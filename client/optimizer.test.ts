@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createService, ServiceError, toServiceError } from "./service";
+import { ApiRequestError, ConnectionError, toClientError } from "./errors";
+import { createOptimizerClient } from "./optimizer";
+import type { LiveDeps } from "./live";
 
 interface Seen {
   method: string;
@@ -32,10 +34,10 @@ function fakeApi(answer: (path: string, input: unknown, req: Seen) => { status: 
 const trpcOk = (data: unknown) => ({ status: 200, body: { result: { data } } });
 const trpcError = (status: number, apiError: unknown) => ({ status, body: { error: { message: "x", code: -32600, data: { apiError, httpStatus: status } } } });
 
-describe("the page's service layer", () => {
+describe("the optimizer client", () => {
   it("submits the spec with the key in the Authorization header and an idempotency key, never in the URL", async () => {
     const api = fakeApi((path, input) => (path === "optimizations.submit" ? trpcOk({ id: "job-1", input }) : trpcOk(null)));
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "secret-key", fetch: api.fetch });
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "secret-key", fetch: api.fetch });
     const job = (await service.submit({ strategy: "s", dataset: "d", params: { a: { values: [1] } }, objective: { metric: "m", mode: "max" } }, "idem-1")) as unknown as { id: string; input: Record<string, unknown> };
     expect(job.id).toBe("job-1");
     expect(job.input).toMatchObject({ strategy: "s", idempotencyKey: "idem-1" });
@@ -44,31 +46,31 @@ describe("the page's service layer", () => {
     expect(req!.url.toString()).not.toContain("secret-key");
   });
 
-  it("turns the API's validation error into a ServiceError with its code and field paths", async () => {
+  it("turns the API's validation error into an ApiRequestError with its status, code and field paths", async () => {
     const details = [
       { path: "params.fast.max", message: "max must be >= min" },
       { path: "topN", message: "Too big" },
     ];
     const api = fakeApi(() => trpcError(400, { code: "validation_failed", message: "invalid input", details }));
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
     const error = await service.submit({ strategy: "s", dataset: "d", params: {}, objective: { metric: "m", mode: "max" } }, "i").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ServiceError);
-    expect(error).toMatchObject({ code: "validation_failed", message: "invalid input", details });
+    expect(error).toBeInstanceOf(ApiRequestError);
+    expect(error).toMatchObject({ status: 400, code: "validation_failed", message: "invalid input", details });
   });
 
   it("cancels over REST and reports the HTTP status (202) with the ended job", async () => {
     const api = fakeApi((path) => (path === "/api/v1/optimizations/job-1/cancel" ? { status: 202, body: { id: "job-1", status: "canceled" } } : { status: 404, body: {} }));
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
-    const outcome = await service.cancel("job-1");
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const outcome = await service.cancel("job-1", "canceled from the web page");
     expect(outcome.status).toBe(202);
     expect(outcome.job.status).toBe("canceled");
     expect(api.seen[0]).toMatchObject({ method: "POST" });
     expect(JSON.parse(api.seen[0]!.body!)).toEqual({ reason: "canceled from the web page" });
   });
 
-  it("a refused cancel (the job already ended) is a ServiceError with the API's code", async () => {
+  it("a refused cancel (the job already ended) is an ApiRequestError with the API's code", async () => {
     const api = fakeApi(() => ({ status: 409, body: { error: { code: "conflict", message: "optimization job-1 already ended as succeeded" } } }));
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
     await expect(service.cancel("job-1")).rejects.toMatchObject({ code: "conflict", message: "optimization job-1 already ended as succeeded" });
   });
 
@@ -78,16 +80,41 @@ describe("the page's service layer", () => {
         ? { status: 200, body: "index,status\n0,succeeded\n" }
         : { status: 404, body: { error: { code: "not_found", message: "no such optimization" } } },
     );
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
-    expect(await (await service.exportBlob("job-1", "csv")).text()).toBe("index,status\n0,succeeded\n");
-    await expect(service.exportBlob("job-2", "csv")).rejects.toMatchObject({ code: "not_found" });
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    expect(await (await service.export("job-1", "csv")).text()).toBe("index,status\n0,succeeded\n");
+    await expect(service.export("job-2", "csv")).rejects.toMatchObject({ status: 404, code: "not_found" });
   });
 
-  it("a server that cannot be reached is a 'network' error; anything else keeps its message", async () => {
-    const service = createService({ url: "http://127.0.0.1:1", apiKey: "k", fetch: (async () => Promise.reject(new TypeError("fetch failed"))) as typeof fetch });
-    await expect(service.status("j")).rejects.toMatchObject({ code: "network" });
-    expect(toServiceError(new Error("boom"))).toMatchObject({ code: "internal", message: "boom" });
-    const kept = new ServiceError("conflict", "c");
-    expect(toServiceError(kept)).toBe(kept);
+  it("a server that cannot be reached is a ConnectionError, over tRPC and REST alike; other errors pass through", async () => {
+    const down = (async () => Promise.reject(new TypeError("fetch failed"))) as typeof fetch;
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: down });
+    await expect(service.status("j")).rejects.toBeInstanceOf(ConnectionError);
+    await expect(service.cancel("j")).rejects.toBeInstanceOf(ConnectionError);
+    await expect(service.status("j")).rejects.toMatchObject({ message: expect.stringContaining("could not reach http://127.0.0.1:1") });
+    const other = new RangeError("boom");
+    expect(toClientError(other, "u")).toBe(other);
+  });
+
+  it("watch yields the job as it changes until it ends, polling where there is no WebSocket", async () => {
+    let polls = 0;
+    const statuses = ["running", "running", "succeeded"];
+    const api = fakeApi((path) =>
+      path === "optimizations.status" ? trpcOk({ id: "j", status: statuses[Math.min(polls++, 2)], summary: { finished: polls, total: 3 } }) : trpcOk(null),
+    );
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const deps: LiveDeps = { openSocket: null, setTimeout: (run) => setTimeout(run, 0), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    const seen: string[] = [];
+    for await (const update of service.watch("j", { deps })) seen.push(`${update.source}:${update.job.status}`);
+    expect(seen).toEqual(["poll:running", "poll:running", "poll:succeeded"]);
+  });
+
+  it("watch of a job this key cannot see throws the API's not_found", async () => {
+    const api = fakeApi(() => trpcError(404, { code: "not_found", message: "no such optimization" }));
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const deps: LiveDeps = { openSocket: () => { throw new Error("no socket without a ticket"); }, setTimeout: (run) => setTimeout(run, 0), clearTimeout: () => undefined };
+    const watching = (async () => {
+      for await (const _ of service.watch("j", { deps })) throw new Error("nothing to yield");
+    })();
+    await expect(watching).rejects.toMatchObject({ code: "not_found", status: 404 });
   });
 });

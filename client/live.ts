@@ -1,5 +1,8 @@
-import { isTerminalStatus, type Heatmap, type Job, type LiveClientMessage, type LiveServerMessage } from "grid-optimizer/client";
-import { ServiceError, type Service } from "./service";
+import type { ApiErrorCode } from "../schema/errors";
+import type { Job } from "../schema/job";
+import type { Heatmap, LiveClientMessage, LiveServerMessage } from "../schema/live";
+import { isTerminalStatus } from "../schema/status";
+import { ApiRequestError, ConnectionError } from "./errors";
 
 /** A job as the stream carries it: whole in a snapshot or a poll, without its spec in an update. */
 export type LiveJob = Omit<Job, "spec"> & { spec?: Job["spec"] };
@@ -12,7 +15,10 @@ export interface LiveHandlers {
   /** `full`: the whole heatmap, replacing what is drawn; else only the cells that changed. */
   heatmap(heatmap: Heatmap, full: boolean): void;
   state(state: LiveState): void;
-  error(error: ServiceError): void;
+  /** A call failed (a poll, a ticket); the stream goes on unless the job is not this key's. */
+  error(error: ApiRequestError | ConnectionError): void;
+  /** The server refused the heatmap subscription (a bad query); the stream goes on. */
+  refused(error: ApiRequestError): void;
 }
 
 /** The part of a browser WebSocket the stream uses (a fake stands in for it in tests). */
@@ -27,7 +33,8 @@ export interface SocketLike {
 }
 
 export interface LiveDeps {
-  openSocket(url: string): SocketLike;
+  /** Null where there is no WebSocket (Node 20): the watch polls from the start. */
+  openSocket: ((url: string) => SocketLike) | null;
   setTimeout(run: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
@@ -39,12 +46,15 @@ export interface LiveOptions {
   reconnectDelayMs(attempt: number): number;
   /** Polling interval once the socket has given up. */
   pollMs: number;
+  /** While polling, the socket is tried again after this many polls. */
+  retrySocketPolls: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
   maxReconnects: 4,
   reconnectDelayMs: (attempt) => Math.min(8_000, 500 * 2 ** (attempt - 1)),
   pollMs: 2_000,
+  retrySocketPolls: 15,
 };
 
 export interface LiveWatch {
@@ -57,22 +67,30 @@ export interface LiveWatch {
 const SOCKET_OPEN = 1;
 const isTerminal = (job: { status: Job["status"] }) => isTerminalStatus(job.status);
 
+/** What the watch needs of the client: a ticketed URL and the status. */
+export interface LiveSource {
+  liveTicket(id: string): Promise<{ url: string }>;
+  status(id: string): Promise<Job>;
+}
+
+const asClientError = (err: unknown): ApiRequestError | ConnectionError =>
+  err instanceof ApiRequestError || err instanceof ConnectionError ? err : new ApiRequestError(500, { code: "internal", message: String(err) });
+
+/** The job is not there for this key (another tenant's, or no such job): watching can only stop. */
+const isFinal = (error: ApiRequestError | ConnectionError) => error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized");
+
 /**
  * Watches a job: the live WebSocket from its DO (a single-use ticket per connect, each connect starting
  * with a snapshot), reconnecting after a drop with backoff, and polling the status once the socket has
- * failed maxReconnects times in a row. Ends after the job's last snapshot.
+ * failed maxReconnects times in a row (trying the socket again every retrySocketPolls polls). Ends
+ * after the job's last snapshot.
  */
-export function watchJob(
-  service: Pick<Service, "liveUrl" | "status">,
-  jobId: string,
-  handlers: LiveHandlers,
-  deps: LiveDeps,
-  options: LiveOptions = DEFAULT_LIVE_OPTIONS,
-): LiveWatch {
+export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandlers, deps: LiveDeps, options: LiveOptions = DEFAULT_LIVE_OPTIONS): LiveWatch {
   let state: LiveState = "connecting";
   let socket: SocketLike | null = null;
   let timer: unknown = null;
   let failures = 0;
+  let polls = 0;
   let terminalSeen = false;
   let heatmapQuery: Extract<LiveClientMessage, { type: "heatmap" }> | null = null;
 
@@ -104,19 +122,20 @@ export function watchJob(
     switch (message.type) {
       case "snapshot":
       case "update":
+        if (isTerminal(message.job)) terminalSeen = true;
         if (message.type === "snapshot") {
           failures = 0;
-          if (!stopped()) setState("live");
+          // A snapshot of an ended job is the last one: straight to "ended", never "live" first.
+          if (!stopped()) setState(terminalSeen ? "ended" : "live");
         }
         handlers.job(message.job, message.type);
-        if (isTerminal(message.job)) terminalSeen = true;
-        if (terminalSeen && message.type === "snapshot") setState("ended");
         break;
       case "heatmap":
         handlers.heatmap(message.heatmap, message.full);
         break;
       case "error":
-        handlers.error(new ServiceError(message.code, message.message));
+        // A refused subscription (a bad heatmap query): the socket itself stays up.
+        handlers.refused(new ApiRequestError(400, { code: message.code as ApiErrorCode, message: message.message }));
         break;
     }
   };
@@ -126,21 +145,27 @@ export function watchJob(
     failures += 1;
     if (failures > options.maxReconnects) {
       setState("polling");
-      poll();
+      polls = 0;
+      void poll();
       return;
     }
     setState("reconnecting");
-    later(connect, options.reconnectDelayMs(failures));
+    later(() => void connect(), options.reconnectDelayMs(failures));
   };
 
-  const connect = async () => {
+  async function connect(): Promise<void> {
     if (stopped()) return;
+    if (!deps.openSocket) {
+      setState("polling");
+      void poll();
+      return;
+    }
     let url: string;
     try {
-      url = await service.liveUrl(jobId);
+      url = (await service.liveTicket(jobId)).url;
     } catch (err) {
-      const error = err instanceof ServiceError ? err : new ServiceError("internal", String(err));
-      if (error.code === "not_found" || error.code === "unauthorized") {
+      const error = asClientError(err);
+      if (isFinal(error)) {
         handlers.error(error);
         setState("closed");
         return;
@@ -160,9 +185,9 @@ export function watchJob(
       if (terminalSeen) setState("ended");
       else failed();
     };
-  };
+  }
 
-  const poll = async () => {
+  async function poll(): Promise<void> {
     if (stopped()) return;
     try {
       const job = await service.status(jobId);
@@ -173,15 +198,23 @@ export function watchJob(
         return;
       }
     } catch (err) {
-      const error = err instanceof ServiceError ? err : new ServiceError("internal", String(err));
+      const error = asClientError(err);
       handlers.error(error);
-      if (error.code === "not_found" || error.code === "unauthorized") {
+      if (isFinal(error)) {
         setState("closed");
         return;
       }
     }
-    later(poll, options.pollMs);
-  };
+    polls += 1;
+    if (deps.openSocket && polls % options.retrySocketPolls === 0) {
+      // The socket may be back (a deploy, a network blip): one more try, then polling again if not.
+      failures = options.maxReconnects;
+      setState("reconnecting");
+      later(() => void connect(), options.pollMs);
+      return;
+    }
+    later(() => void poll(), options.pollMs);
+  }
 
   handlers.state(state);
   void connect();
@@ -205,9 +238,9 @@ export function watchJob(
   };
 }
 
-/** The browser's own WebSocket and timers. */
-export const browserLiveDeps = (): LiveDeps => ({
-  openSocket: (url) => new WebSocket(url) as unknown as SocketLike,
-  setTimeout: (run, ms) => window.setTimeout(run, ms),
-  clearTimeout: (handle) => window.clearTimeout(handle as number),
+/** The runtime's own WebSocket (browsers, Node >= 22, Bun) and timers. */
+export const defaultLiveDeps = (): LiveDeps => ({
+  openSocket: typeof globalThis.WebSocket === "function" ? (url) => new globalThis.WebSocket(url) as unknown as SocketLike : null,
+  setTimeout: (run, ms) => globalThis.setTimeout(run, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 });
