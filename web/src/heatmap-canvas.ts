@@ -1,5 +1,5 @@
 import type { HeatmapAxis } from "grid-optimizer/client";
-import { paramValue } from "./format";
+import { paramValue } from "../../client/format";
 import { extent, type CellGrid, type PlacedEntry } from "./robustness";
 
 const MARGIN = { left: 56, bottom: 40, top: 8, right: 8 };

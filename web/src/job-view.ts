@@ -18,7 +18,7 @@ import {
 import { h, field, option } from "./dom";
 import { drawEquity, type EquitySeries } from "./equity-chart";
 import { cellAt, drawHeatmap } from "./heatmap-canvas";
-import { duration, fixed, integer, metric, paramValue, rate } from "./format";
+import { duration, fixed, integer, metric, paramValue, rate } from "../../client/format";
 import { mergeHeatmap, neighbourhoodGrid, placeTopN, sameQuery, toCellGrid, type Neighbourhood } from "./robustness";
 import { shownError } from "./errors";
 

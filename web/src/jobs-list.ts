@@ -1,6 +1,6 @@
 import type { JobListItem, OptimizerClient } from "grid-optimizer/client";
 import { h } from "./dom";
-import { integer } from "./format";
+import { integer } from "../../client/format";
 import { shownError } from "./errors";
 
 /** Jobs a page of the list holds. */

@@ -1,6 +1,6 @@
 import type { Dataset, OptimizerClient, StrategyInfo } from "grid-optimizer/client";
 import { clearFieldErrors, errorSlot, field, h, option, showFieldErrors } from "./dom";
-import { integer } from "./format";
+import { integer } from "../../client/format";
 import { previewGrid, rowsFor, specOf, type FormState, type ParamRow } from "./form-model";
 import { shownError } from "./errors";
 

@@ -1,4 +1,4 @@
-/** How the page writes numbers: fixed decimals, percentages for returns, a dash for what is missing. */
+/** How the page and the CLI write numbers: fixed decimals, percentages for returns, a dash for what is missing. */
 
 const PERCENT_METRICS = new Set(["totalReturn", "cagr", "maxDrawdown", "winRate", "volatility", "exposure"]);
 const INTEGER_METRICS = new Set(["trades"]);

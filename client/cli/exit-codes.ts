@@ -1,0 +1,27 @@
+import type { JobStatus } from "../../schema/status";
+
+/**
+ * What `gridopt` exits with, so that scripts can tell what happened: 0 the job did what was asked
+ * (succeeded, early-stopped, or still running when not watched), then one code per kind of trouble.
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  api: 3,
+  canceled: 4,
+  unreachable: 5,
+  internal: 70,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export function exitCodeFor(status: JobStatus): ExitCode {
+  if (status === "failed") return EXIT.failed;
+  if (status === "canceled") return EXIT.canceled;
+  return EXIT.ok;
+}
+
+/** A command line that cannot be run: a missing argument, a flag that does not parse, an unknown command. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
