@@ -37,10 +37,11 @@ export default defineConfig({
       workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"]),
       // The same Worker with metrics switched off: jobs must behave exactly the same.
       workersProject("metrics-off", ["test/metrics-off/**/*.test.ts"], { METRICS_ENABLED: "false" }),
-      // The client (also run under Bun: `npm run test:bun`) and the page's own logic, in Node with fakes for fetch and WebSocket.
+      // In Node: the client (also run under Bun: `npm run test:bun`), the page's own logic with fakes for
+      // fetch and WebSocket, and checks that need Node (the OpenAPI document's validator compiles code).
       {
         resolve: { alias: { "grid-optimizer/client": new URL("./client/index.ts", import.meta.url).pathname } },
-        test: { name: "web", include: ["client/**/*.test.ts", "web/**/*.test.ts"], environment: "node" },
+        test: { name: "node", include: ["client/**/*.test.ts", "web/**/*.test.ts", "test/node/**/*.test.ts"], environment: "node" },
       },
       // A real headless Chromium (Debian's) driving the page against `wrangler dev`; one file at a time.
       {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Job, ParamValue } from "./job";
+import { Job, ParamValue, Task } from "./job";
 
 /** Most bins a heatmap axis has: longer axes group neighbouring values, so a page never draws (or downloads) every task. */
 export const MAX_HEATMAP_BINS = 100;
@@ -87,3 +87,7 @@ export type ExportFormat = z.infer<typeof ExportFormat>;
  */
 export const ExportQuery = z.strictObject({ format: ExportFormat.default("csv") });
 export type ExportQuery = z.input<typeof ExportQuery>;
+
+/** One task of a JSON export (an array of them): what CSV has as columns. */
+export const ExportRecord = Task.pick({ index: true, status: true, attempt: true, params: true, score: true, metrics: true, errorKind: true, errorMessage: true });
+export type ExportRecord = z.infer<typeof ExportRecord>;

@@ -10,6 +10,7 @@ import { DATASET_UPLOAD_BODY_BYTES, datasetRoutes, datasetUploadBodyLimit } from
 import { jobContext, type AppEnv } from "./api/context";
 import { createLogger } from "../lib/log";
 import { metricsRoute } from "./metrics/route";
+import { referenceRoutes } from "./api/reference";
 import { appRouter } from "./trpc/router";
 import type { TrpcContext } from "./trpc/init";
 
@@ -39,6 +40,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/api/v1", optimizationRoutes);
   app.route("/api/v1", catalogRoutes);
   app.route("/api/v1", datasetRoutes);
+  app.route("/api/v1", referenceRoutes);
   app.route("/metrics", metricsRoute);
   app.use(
     "/trpc/*",

@@ -40,6 +40,9 @@ const REST: Record<string, Call> = {
   "GET /metrics": { method: "GET", path: "/metrics" },
 };
 
+/** What anyone may read, without a key: liveness and the API's reference. */
+const PUBLIC = new Set(["/health", "/api/v1/openapi.json", "/api/v1/docs"]);
+
 /** One input per tRPC procedure that would otherwise be accepted. */
 const TRPC: Record<string, unknown> = {
   "optimizations.submit": SPEC,
@@ -75,9 +78,9 @@ const jobRows = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM opt
 const datasetRows = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM datasets").first<{ n: number }>())!.n;
 
 describe("API keys", () => {
-  it("the tables above name every route the app serves, and every tRPC procedure", () => {
+  it("the tables above name every route the app serves but the public ones, and every tRPC procedure", () => {
     const served = createApp()
-      .routes.filter((r) => r.method !== "ALL" && r.path !== "/health")
+      .routes.filter((r) => r.method !== "ALL" && !PUBLIC.has(r.path))
       .map((r) => `${r.method} ${r.path.replace(/\/$/, "")}`);
     expect(new Set(served)).toEqual(new Set(Object.keys(REST)));
     expect(new Set(Object.keys(appRouter._def.procedures))).toEqual(new Set(Object.keys(TRPC)));
@@ -106,6 +109,14 @@ describe("API keys", () => {
     }
     expect(await jobRows()).toBe(0);
     expect(await datasetRows()).toBe(0);
+  });
+
+  it("serves the public routes to anyone, holding no tenant's data", async () => {
+    for (const path of PUBLIC) {
+      const res = await exports.default.fetch(new Request(`http://optimizer.test${path}`));
+      expect(res.status, path).toBe(200);
+      expect(await res.text(), path).not.toMatch(/tenant-a|test-key/);
+    }
   });
 
   it("still accepts the configured keys", async () => {

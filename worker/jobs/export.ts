@@ -1,5 +1,5 @@
 import Papa from "papaparse";
-import type { ExportFormat, Task } from "../../schema";
+import type { ExportFormat, ExportRecord, Task } from "../../schema";
 import { STRATEGIES } from "../engine/strategies";
 import { ApiError } from "../../lib/errors";
 import { getJob, listTasks, type JobContext } from "./service";
@@ -26,7 +26,7 @@ export async function exportTasks(ctx: JobContext, id: string, format: ExportFor
   const taken = new Set(["index", "status", "attempt", "errorKind", "errorMessage", ...params]);
   const columns = ["index", "status", "attempt", ...params, ...metrics.map((m) => (taken.has(m) ? `metric.${m}` : m)), "errorKind", "errorMessage"];
   const row = (t: Task) => [t.index, t.status, t.attempt, ...params.map((p) => t.params[p]), ...metrics.map((m) => t.metrics?.[m] ?? null), t.errorKind, t.errorMessage];
-  const record = (t: Task) => ({ index: t.index, status: t.status, attempt: t.attempt, params: t.params, score: t.score, metrics: t.metrics, errorKind: t.errorKind, errorMessage: t.errorMessage });
+  const record = (t: Task): ExportRecord => ({ index: t.index, status: t.status, attempt: t.attempt, params: t.params, score: t.score, metrics: t.metrics, errorKind: t.errorKind, errorMessage: t.errorMessage });
   const encoder = new TextEncoder();
   let cursor: string | undefined;
   let first = true;
