@@ -6,13 +6,14 @@
  *
  *   npm run build:client
  */
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "pkg", "client");
+const TYPES = path.join(ROOT, "pkg", "types");
 const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
 
 export async function buildClient(): Promise<void> {
@@ -29,7 +30,34 @@ export async function buildClient(): Promise<void> {
   await build({ ...common, entryPoints: [path.join(ROOT, "client/cli/main.ts")], outfile: path.join(OUT, "cli.mjs"), platform: "node" });
 }
 
+/**
+ * Gives the declarations' relative imports the `.js` ending Node's ESM resolution wants (tsc writes
+ * them as the sources have them, extensionless), so that projects on `moduleResolution: NodeNext`
+ * get the types as well as bundler ones.
+ */
+export function fixDeclarationImports(dir = TYPES): number {
+  let changed = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".d.ts")) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const text = readFileSync(file, "utf8");
+    const fixed = text.replace(/(from\s*|import\()(["'])(\.{1,2}\/[^"']+?)\2/g, (whole, lead: string, quote: string, spec: string) => {
+      if (/\.(js|mjs|cjs|json)$/.test(spec)) return whole;
+      const target = path.resolve(entry.parentPath, spec);
+      if (existsSync(`${target}.d.ts`)) return `${lead}${quote}${spec}.js${quote}`;
+      if (existsSync(path.join(target, "index.d.ts"))) return `${lead}${quote}${spec}/index.js${quote}`;
+      return whole;
+    });
+    if (fixed !== text) {
+      writeFileSync(file, fixed);
+      changed++;
+    }
+  }
+  return changed;
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await buildClient();
-  console.log(`client: built ${path.relative(process.cwd(), OUT)}`);
+  const fixed = fixDeclarationImports();
+  console.log(`client: built ${path.relative(process.cwd(), OUT)} (${fixed} declaration files given .js imports)`);
 }
