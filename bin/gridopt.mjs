@@ -2,4 +2,7 @@
 // The `gridopt` command: the CLI built into pkg/ by `npm run build:client` (npm install runs it).
 import { runCli } from "../pkg/client/cli.mjs";
 
-process.exitCode = await runCli(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2));
+// Exit once stdout is flushed rather than when the event loop empties: a WebSocket the server has
+// closed can hold the process for seconds more while its TCP teardown finishes (10 s under workerd).
+process.stdout.write("", () => process.exit(code));

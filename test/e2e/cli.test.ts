@@ -8,6 +8,8 @@ import type { Job } from "../../client";
 import { api, baseUrl, KEY, OTHER_TENANT_KEY } from "./browser";
 
 const GRIDOPT = path.resolve("bin/gridopt.mjs");
+/** Bun, from its npm package (a devDependency). */
+const BUN = path.resolve("node_modules/.bin/bun");
 const WORK = mkdtempSync(path.join(tmpdir(), "gridopt-cli-"));
 const RUN_TIMEOUT_MS = 90_000;
 
@@ -18,9 +20,9 @@ interface Run {
 }
 
 /** Runs `gridopt` as a user would (a pipe for stdout, so plain lines), its key from the environment. */
-function gridopt(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function gridopt(args: string[], env: Record<string, string> = {}, runtime = process.execPath): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GRIDOPT, ...args], {
+    const child = spawn(runtime, [GRIDOPT, ...args], {
       env: { ...process.env, GRIDOPT_URL: baseUrl(), GRIDOPT_API_KEY: KEY, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -115,6 +117,13 @@ describe("the gridopt CLI against the local stack", () => {
     const help = await gridopt(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("submit [spec]");
+  });
+
+  it("runs under Bun as under Node: submit --watch to the end, exit 0", async () => {
+    const run = await gridopt(["submit", "--strategy", "sma-crossover", "--dataset", "sp500", "--param", "fast=10:20:10", "--param", "slow=50:100:50", "--objective", "sharpe:max", "--watch"], {}, BUN);
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    expect(run.stdout).toMatch(/^succeeded {2}4\/4 \(100\.0%\)/m);
+    expect(run.stdout).toContain("Top 4 by sharpe (max):");
   });
 
   it("lists jobs, strategies, datasets and a result", async () => {
