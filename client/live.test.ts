@@ -209,6 +209,20 @@ describe("watchJob: the live stream and its fallback", () => {
     expect(foreign.calls).toEqual({ liveUrl: 1, status: 0 });
   });
 
+  it("a WebSocket the runtime refuses to open counts as a failed connect, then polling", async () => {
+    const h = harness();
+    h.deps.openSocket = () => {
+      throw new SyntaxError("invalid URL scheme");
+    };
+    start(h);
+    await h.flush();
+    expect(h.states.at(-1)).toBe("reconnecting");
+    await h.advance(1_000);
+    await h.advance(2_000);
+    expect(h.states).toEqual(["connecting", "reconnecting", "polling"]);
+    expect(h.jobs).toEqual([{ status: "running", source: "poll" }]);
+  });
+
   it("a job already ended: its one snapshot goes straight to ended (never shown live), then the server's close", async () => {
     const h = harness();
     start(h);
@@ -253,12 +267,14 @@ describe("watchJob: the live stream and its fallback", () => {
     expect(h.states.slice(-3)).toEqual(["polling", "reconnecting", "live"]);
   });
 
-  it("passes the server's error frames on and ignores frames that are not JSON", async () => {
+  it("passes the server's error frames on and ignores frames that are not a JSON object", async () => {
     const h = harness();
     start(h);
     await h.flush();
     h.sockets[0]!.open();
     h.sockets[0]!.onmessage?.({ data: "not json" });
+    h.sockets[0]!.onmessage?.({ data: "null" });
+    h.sockets[0]!.onmessage?.({ data: "42" });
     h.sockets[0]!.deliver({ type: "error", code: "validation_failed", message: "no param named z" });
     expect(h.refusals.map((e) => [e.code, e.message])).toEqual([["validation_failed", "no param named z"]]);
     expect(h.errors).toEqual([]);

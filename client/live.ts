@@ -119,6 +119,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
     } catch {
       return;
     }
+    if (typeof message !== "object" || message === null) return;
     switch (message.type) {
       case "snapshot":
       case "update":
@@ -174,7 +175,14 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
       return;
     }
     if (stopped()) return;
-    const ws = deps.openSocket(url);
+    let ws: SocketLike;
+    try {
+      ws = deps.openSocket(url);
+    } catch {
+      // A URL the runtime refuses (a proxy's rewrite, a scheme it does not speak) counts as a failed connect.
+      failed();
+      return;
+    }
     socket = ws;
     ws.onopen = () => heatmapQuery && sendSubscription();
     ws.onmessage = (event) => onMessage(event.data);

@@ -108,6 +108,25 @@ describe("the optimizer client", () => {
     expect(seen).toEqual(["poll:running", "poll:running", "poll:succeeded"]);
   });
 
+  it("watch gives up with the ConnectionError once the server stays away for maxFailedPolls polls in a row", async () => {
+    let calls = 0;
+    const fetch = (async () => {
+      calls += 1;
+      // The job answers once, then the server goes away for good.
+      if (calls === 1) return new Response(JSON.stringify([trpcOk({ id: "j", status: "running", summary: { finished: 1, total: 3 } }).body]), { status: 200 });
+      throw new TypeError("fetch failed");
+    }) as typeof globalThis.fetch;
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch });
+    const deps: LiveDeps = { openSocket: null, setTimeout: (run) => setTimeout(run, 0), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const update of service.watch("j", { deps, maxFailedPolls: 3 })) seen.push(update.job.status);
+    })();
+    await expect(watching).rejects.toBeInstanceOf(ConnectionError);
+    expect(seen).toEqual(["running"]);
+    expect(calls).toBe(4);
+  });
+
   it("watch of a job this key cannot see throws the API's not_found", async () => {
     const api = fakeApi(() => trpcError(404, { code: "not_found", message: "no such optimization" }));
     const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });

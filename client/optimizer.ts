@@ -16,7 +16,12 @@ export interface WatchOptions {
   /** Timers and the WebSocket to use (tests); the runtime's own by default. */
   deps?: LiveDeps;
   live?: LiveOptions;
+  /** Failed polls in a row (the socket having given up already) after which watch throws the last error. */
+  maxFailedPolls?: number;
 }
+
+/** With the default live options: ~8 s of reconnects, then 10 polls 2 s apart, before giving up. */
+const DEFAULT_MAX_FAILED_POLLS = 10;
 
 /**
  * The optimizer's client: every operation of the API, each answering the schema's types and failing
@@ -67,6 +72,8 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
       let done = false;
       let wake: (() => void) | null = null;
       let state: LiveState = "connecting";
+      let failedPolls = 0;
+      const maxFailedPolls = watchOptions.maxFailedPolls ?? DEFAULT_MAX_FAILED_POLLS;
       const notify = () => {
         wake?.();
         wake = null;
@@ -76,6 +83,7 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
         id,
         {
           job: (job, source) => {
+            failedPolls = 0;
             queue.push({ job, source, state });
             notify();
           },
@@ -87,8 +95,14 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
             notify();
           },
           error: (error) => {
-            // Only what ends the watch is thrown; a dropped socket or a failed poll is retried.
-            if (error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized")) failure = error;
+            // A job this key cannot see ends the watch at once; a server that stays away, after a while.
+            const final = error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized");
+            failedPolls += 1;
+            if (final || failedPolls >= maxFailedPolls) {
+              failure = error;
+              stream.close();
+            }
+            notify();
           },
         },
         watchOptions.deps ?? defaultLiveDeps(),
