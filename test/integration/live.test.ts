@@ -255,6 +255,18 @@ describe("GET /optimizations/:id/export", () => {
     expect(rows[701]).toMatchObject({ index: 701, params: { a: 351, b: 1 }, score: 352, metrics: { score: 352 } });
   });
 
+  it("CSV text that a spreadsheet would run as a formula is escaped; numbers, negative ones too, are not", async () => {
+    const job = await submit(synthetic({ a: { values: [-2] }, note: { values: ['=HYPERLINK("http://evil.test","ok")', "@SUM(A1)", "plain"] } }));
+    await waitForEnd(job.id);
+    const res = await exports.default.fetch(new Request(`http://optimizer.test/api/v1/optimizations/${job.id}/export?format=csv`, { headers: { authorization: `Bearer ${KEY_A}` } }));
+    const rows = Papa.parse<Record<string, string>>((await res.text()).trim(), { header: true }).data;
+    expect(rows.map((r) => [r.a, r.note, r.score])).toEqual([
+      ["-2", `'=HYPERLINK("http://evil.test","ok")`, "-2"],
+      ["-2", "'@SUM(A1)", "-2"],
+      ["-2", "plain", "-2"],
+    ]);
+  });
+
   it("is 404 for another tenant's job and 400 for an unknown format", async () => {
     const job = await submit(synthetic({ a: range(1, 2) }));
     await waitForEnd(job.id);

@@ -86,6 +86,9 @@ describe("the OpenAPI document", () => {
     const exported = await call("GET", `/api/v1/optimizations/${id}/export?format=json`);
     expect((exported.body as unknown[]).length).toBe(4);
     conforms("GET", "/api/v1/optimizations/:id/export", exported);
+    const exportedCsv = await call("GET", `/api/v1/optimizations/${id}/export?format=csv`);
+    expect(exportedCsv.type).toBe("text/csv");
+    conforms("GET", "/api/v1/optimizations/:id/export", exportedCsv);
     conforms("POST", "/api/v1/optimizations/:id/live", await call("POST", `/api/v1/optimizations/${id}/live`));
     const resultId = (tasks.body as { items: Task[] }).items.find((t) => t.resultSummaryId)!.resultSummaryId!;
     conforms("GET", "/api/v1/results/:id", await call("GET", `/api/v1/results/${resultId}`));

@@ -44,7 +44,8 @@ export interface RouteDoc {
   query?: z.ZodObject;
   headers?: Record<string, z.ZodType>;
   body?: Body;
-  responses: Record<string, { description: string; body?: Body }>;
+  /** A response's bodies: more than one where the query picks the media type (the export's format). */
+  responses: Record<string, { description: string; body?: Body | readonly Body[] }>;
 }
 
 const json = (schema: z.ZodType): Body => ({ contentType: "application/json", schema });
@@ -112,7 +113,10 @@ export const REST_ROUTES: readonly RouteDoc[] = [
     pathParams: id,
     query: ExportQuery,
     responses: {
-      "200": { description: "CSV (params and metrics as columns) or a JSON array", body: json(z.array(ExportRecord)) },
+      "200": {
+        description: "format=csv: a header row (index, status, attempt, the params, the metrics, errorKind, errorMessage), then a row a task; format=json: an array of records",
+        body: [{ contentType: "text/csv", schema: z.string() }, json(z.array(ExportRecord))],
+      },
     },
   },
   {
@@ -200,8 +204,10 @@ function operation(route: RouteDoc): Record<string, unknown> {
   }
   for (const [name, schema] of Object.entries(route.headers ?? {})) parameters.push({ name, in: "header", required: false, schema: jsonSchema(schema, "input") });
   const responses: Record<string, unknown> = {};
-  for (const [status, r] of Object.entries(route.responses))
-    responses[status] = { description: r.description, ...(r.body ? { content: { [r.body.contentType]: { schema: jsonSchema(r.body.schema, "output") } } } : {}) };
+  for (const [status, r] of Object.entries(route.responses)) {
+    const bodies = r.body === undefined ? [] : [r.body].flat();
+    responses[status] = { description: r.description, ...(bodies.length > 0 ? { content: Object.fromEntries(bodies.map((b) => [b.contentType, { schema: jsonSchema(b.schema, "output") }])) } : {}) };
+  }
   // Every route answers its errors in one shape, with a code per kind of failure.
   responses.default = { description: "an API error (400, 401, 404, 409, 413, 422, 429, 500, 503)", content: { "application/json": { schema: { $ref: "#/components/schemas/ApiError" } } } };
   return {

@@ -48,8 +48,9 @@ export async function exportTasks(ctx: JobContext, id: string, format: ExportFor
       cursor = page.nextCursor ?? undefined;
       done = page.nextCursor === null;
       let text: string;
+      // A text cell starting with = + - @ is quoted with a leading ' so a spreadsheet shows it, never runs it.
       if (format === "csv") {
-        const lines = page.items.length === 0 && !first ? "" : Papa.unparse({ fields: columns, data: page.items.map(row) }, { header: first, newline: "\r\n" });
+        const lines = page.items.length === 0 && !first ? "" : Papa.unparse({ fields: columns, data: page.items.map(row) }, { header: first, newline: "\r\n", escapeFormulae: true });
         text = (first || lines === "" ? "" : "\r\n") + lines;
       } else {
         const items = page.items.map((t) => JSON.stringify(record(t))).join(",\n");
