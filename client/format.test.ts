@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { duration, metric, paramValue, rate } from "./format";
+import { duration, metric, paramValue, rate, readParamValue } from "./format";
 
 describe("number formatting", () => {
   it("writes returns as percentages, trades whole, ratios to 3 decimals, and a dash for what is missing", () => {
@@ -10,5 +10,8 @@ describe("number formatting", () => {
     expect([paramValue(0.1 + 0.2), paramValue(true), paramValue("x"), paramValue(undefined)]).toEqual(["0.3", "true", "x", "–"]);
     expect([duration(42.4), duration(185), duration(7440), duration(null)]).toEqual(["42 s", "3 min 5 s", "2 h 4 min", "–"]);
     expect([rate(10781.2), rate(3.25), rate(null)]).toEqual(["10781 tasks/s", "3.3 tasks/s", "–"]);
+  });
+  it("reads a typed param value as the grid has it: booleans, numbers, else text", () => {
+    expect([" 20 ", "-0.5", "1e3", "true", "false", "close", "", "Infinity"].map(readParamValue)).toEqual([20, -0.5, 1000, true, false, "close", "", "Infinity"]);
   });
 });

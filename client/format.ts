@@ -1,3 +1,5 @@
+import type { ParamValue } from "../schema/job";
+
 /** How the page and the CLI write numbers: fixed decimals, percentages for returns, a dash for what is missing. */
 
 const PERCENT_METRICS = new Set(["totalReturn", "cagr", "maxDrawdown", "winRate", "volatility", "exposure"]);
@@ -18,8 +20,11 @@ export function metric(name: string, value: number | null | undefined): string {
   return fixed(value);
 }
 
+/** The metrics shown beside the objective in a Top-N (the page's table and the CLI's). */
+export const KEY_METRICS: readonly string[] = ["sharpe", "totalReturn", "maxDrawdown", "trades"];
+
 /** A param value: numbers without float noise (0.1 + 0.2 shows 0.3). */
-export const paramValue = (value: number | string | boolean | undefined): string =>
+export const paramValue = (value: ParamValue | undefined): string =>
   value === undefined ? "–" : typeof value === "number" ? String(Number(value.toPrecision(12))) : String(value);
 
 /** Seconds as "42 s", "3 min 5 s", "2 h 4 min". */
@@ -32,3 +37,10 @@ export function duration(seconds: number | null | undefined): string {
 }
 
 export const rate = (perSecond: number | null | undefined): string => (missing(perSecond) ? "–" : `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1)} tasks/s`);
+
+/** A param value as a person types it: true/false, a number, else the text. */
+export function readParamValue(text: string): ParamValue {
+  const t = text.trim();
+  if (t === "true" || t === "false") return t === "true";
+  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
+}

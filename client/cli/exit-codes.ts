@@ -12,6 +12,8 @@ export const EXIT = {
   canceled: 4,
   unreachable: 5,
   internal: 70,
+  /** Ctrl-C (SIGINT) or SIGTERM while watching: the job itself runs on. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -1,6 +1,5 @@
-import { createWriteStream, readFileSync } from "node:fs";
-import { Readable, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
 import { cac } from "cac";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { ApiRequestError, ConnectionError } from "../errors";
@@ -9,7 +8,9 @@ import type { Job } from "../../schema/job";
 import { EXIT, UsageError, exitCodeFor, type ExitCode } from "./exit-codes";
 import { datasetsTable, jobReport, jobsTable, resultReport, strategiesTable, tasksTable } from "./render";
 import { specFrom } from "./spec-flags";
+import { withTextFlags } from "./text-flags";
 import { createWatchView } from "./watch-view";
+import { writeExport } from "./export-file";
 
 const DEFAULT_URL = "http://127.0.0.1:8787";
 const VERSION = "0.1.0";
@@ -24,9 +25,11 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
 const str = (v: unknown): string | undefined => (v === undefined || v === true ? undefined : String(v));
 
+const urlOf = (options: Globals): string => str(options.url) ?? process.env.GRIDOPT_URL ?? DEFAULT_URL;
+
 /** The client from --url/--api-key, else GRIDOPT_URL/GRIDOPT_API_KEY. */
 function clientOf(options: Globals): OptimizerClient {
-  const url = str(options.url) ?? process.env.GRIDOPT_URL ?? DEFAULT_URL;
+  const url = urlOf(options);
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
@@ -43,9 +46,22 @@ async function watchToEnd(client: OptimizerClient, first: Job, json: boolean): P
   const view = createWatchView({ write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true }, first.spec, json);
   if (!json) say(`job ${first.id}: ${first.strategy} on ${first.dataset}, ${first.summary.total} tasks`);
   let last: Job = first;
-  for await (const { job } of client.watch(first.id)) {
-    last = { ...last, ...job, spec: job.spec ?? last.spec };
-    view.update(last);
+  // Interrupted, the terminal gets its cursor back; the job runs on (gridopt cancel stops it).
+  const interrupted = () => {
+    view.abort();
+    process.exit(EXIT.interrupted);
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  try {
+    for await (const { job } of client.watch(first.id)) {
+      last = { ...last, ...job, spec: job.spec ?? last.spec };
+      view.update(last);
+    }
+  } catch (err) {
+    view.abort();
+    throw err;
+  } finally {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
   }
   view.finish(last);
   return exitCodeFor(last.status);
@@ -83,7 +99,7 @@ function buildCli(setExit: (code: ExitCode) => void) {
     .option("--top-n <n>", "Top-N size")
     .option("--concurrency <n>", "backtests in flight at once")
     .option("--max-retries <n>", "retries of a failed task")
-    .option("--early-stop <rule>", "stop when a result reaches it: sharpe>=1.5 or maxDrawdown<=0.1")
+    .option("--early-stop <rule>", "stop when a result reaches it: sharpe>=1.5, or maxDrawdown>=-0.1 (drawdowns are negative)")
     .option("--constraint <rule>", "skip combinations breaking it, repeatable: 'fast < slow'")
     .option("--result-constraint <rule>", "keep results breaking it out of the Top-N, repeatable: 'trades >= 5'")
     .option("--idempotency-key <key>", "retrying with the same key answers the same job")
@@ -158,14 +174,7 @@ function buildCli(setExit: (code: ExitCode) => void) {
       if (format !== "csv" && format !== "json") throw new UsageError(`--format: csv or json, got "${format}"`);
       const res = await clientOf(o).export(String(id), format);
       if (!res.body) throw new ApiRequestError(res.status, { code: "internal", message: "the export answered no body" });
-      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-      const output = str(o.output);
-      if (output) {
-        await pipeline(body, createWriteStream(output));
-        process.stderr.write(`wrote ${output}\n`);
-      } else {
-        await pipeline(body, new Writable({ write: (chunk, _enc, done) => (process.stdout.write(chunk) ? done() : process.stdout.once("drain", done)) }));
-      }
+      await writeExport(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), str(o.output), urlOf(o));
     });
 
   cli
@@ -223,6 +232,7 @@ export async function runCli(argv: readonly string[]): Promise<ExitCode> {
   const cli = buildCli((c) => (code = c));
   try {
     cli.parse(["node", "gridopt", ...argv], { run: false });
+    cli.options = withTextFlags(argv, cli.options);
     if (cli.options.help || cli.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       const [name] = cli.args;

@@ -3,11 +3,10 @@ import type { Job, JobListItem, Task, TopNEntry } from "../../schema/job";
 import type { StrategyInfo } from "../../schema/catalog";
 import type { Dataset } from "../../schema/dataset";
 import type { ResultSummary } from "../../schema/result";
-import { duration, integer, metric, paramValue, percent, rate } from "../format";
+import { KEY_METRICS, duration, integer, metric, paramValue, percent, rate } from "../format";
 import type { LiveJob } from "../live";
 
 /** Metrics the Top-N table shows besides the objective, when the strategy reports them. */
-const KEY_METRICS = ["sharpe", "totalReturn", "maxDrawdown", "trades"];
 
 const table = (head: string[], rows: string[][], alignLeft = 1): string => {
   const t = new Table({

@@ -1,4 +1,5 @@
-import type { CompareOp, JobSpecInput, ParamAxis, ParamValue } from "../../schema/job";
+import type { CompareOp, JobSpecInput, Mode, ParamAxis } from "../../schema/job";
+import { readParamValue } from "../format";
 import { UsageError } from "./exit-codes";
 
 const OPS: readonly CompareOp[] = ["<=", ">=", "==", "!=", "<", ">"];
@@ -18,12 +19,6 @@ export interface SpecFlags {
   resultConstraint: string[];
 }
 
-const value = (text: string): ParamValue => {
-  const t = text.trim();
-  if (t === "true" || t === "false") return t === "true";
-  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
-};
-
 const number = (flag: string, text: string): number => {
   const n = Number(text);
   if (text.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag}: expected a number, got "${text}"`);
@@ -40,7 +35,7 @@ export function parseParam(text: string): [string, ParamAxis] {
   if (range) return [name, { min: number("--param", range[1]!), max: number("--param", range[2]!), step: number("--param", range[3]!) }];
   const values = rest.split(",").filter((v) => v.trim() !== "");
   if (values.length === 0) throw new UsageError(`--param ${name}: no values`);
-  return [name, { values: values.map(value) }];
+  return [name, { values: values.map(readParamValue) }];
 }
 
 /** `<left> <op> <right>`, e.g. `fast < slow`, `trades >= 5`. */
@@ -53,14 +48,14 @@ function parseRule(flag: string, text: string): { left: string; op: CompareOp; r
 }
 
 /** `sharpe:max` or `maxDrawdown:min`. */
-function parseObjective(text: string): { metric: string; mode: "min" | "max" } {
+function parseObjective(text: string): { metric: string; mode: Mode } {
   const [metric, mode = "max"] = text.split(":");
   if (!metric || (mode !== "min" && mode !== "max")) throw new UsageError(`--objective: expected metric:max or metric:min, got "${text}"`);
   return { metric, mode };
 }
 
-/** `sharpe>=1.5` (stop once a result reaches 1.5, maximising) or `maxDrawdown<=0.1`. */
-function parseEarlyStop(text: string): { metric: string; threshold: number; mode: "min" | "max" } {
+/** `sharpe>=1.5` (stop once a result reaches 1.5, maximising) or `maxDrawdown>=-0.1` (drawdowns are negative). */
+function parseEarlyStop(text: string): { metric: string; threshold: number; mode: Mode } {
   const rule = parseRule("--early-stop", text);
   if (rule.op !== ">=" && rule.op !== "<=") throw new UsageError(`--early-stop: use >= (stop at or above) or <= (stop at or below), got "${text}"`);
   return { metric: rule.left, threshold: number("--early-stop", rule.right), mode: rule.op === ">=" ? "max" : "min" };
@@ -87,7 +82,7 @@ export function specFrom(file: Record<string, unknown> | null, flags: SpecFlags)
   if (flags.constraint.length > 0)
     spec.constraints = flags.constraint.map((c) => {
       const r = parseRule("--constraint", c);
-      return { ...r, right: value(r.right) };
+      return { ...r, right: readParamValue(r.right) };
     });
   if (flags.resultConstraint.length > 0)
     spec.resultConstraints = flags.resultConstraint.map((c) => {

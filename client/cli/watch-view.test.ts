@@ -47,10 +47,11 @@ describe("gridopt watch output", () => {
     expect(text()).toMatch(/│ 1 +│ +30 │ +0\.700 │/);
   });
 
-  it("--json: one JSON object a line", () => {
+  it("--json: one JSON object a line, the final job once though the watch also passed it as an update", () => {
     const { out, text } = capture(true);
     const view = createWatchView(out, spec, true);
     view.update(job("running", 3));
+    view.update(job("succeeded", 10));
     view.finish(job("succeeded", 10));
     expect(text().trim().split("\n").map((l) => (JSON.parse(l) as Job).summary.finished)).toEqual([3, 10]);
   });

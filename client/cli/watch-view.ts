@@ -9,6 +9,8 @@ export interface WatchView {
   update(job: LiveJob): void;
   /** The last state, drawn for good (the final Top-N stays on the screen). */
   finish(job: LiveJob): void;
+  /** Leaves the terminal as it was (the cursor shown) when the watch ends without a last state. */
+  abort(): void;
 }
 
 export interface ViewOutput {
@@ -57,6 +59,7 @@ function ttyView(out: NodeJS.WriteStream | ViewOutput, spec: Pick<JobSpec, "obje
       draw(job);
       multi.stop();
     },
+    abort: () => multi.stop(),
   };
 }
 
@@ -78,14 +81,21 @@ function plainView(out: ViewOutput, spec: Pick<JobSpec, "objective" | "params">,
       if (progressLine(job) !== lastLine) line(job);
       if (job.summary.topN.length > 0) out.write(`\nTop ${job.summary.topN.length} by ${spec.objective.metric} (${spec.objective.mode}):\n${topNTable(job.summary.topN, spec.objective.metric, Object.keys(spec.params))}\n`);
     },
+    abort: () => undefined,
   };
 }
 
-/** `--json`: each update as one JSON line (NDJSON), the last one the job as it ended. */
-const jsonView = (out: ViewOutput): WatchView => ({
-  update: (job) => out.write(`${JSON.stringify(job)}\n`),
-  finish: (job) => out.write(`${JSON.stringify(job)}\n`),
-});
+/** `--json`: each update as one JSON line (NDJSON), the last one the job as it ended (never twice). */
+function jsonView(out: ViewOutput): WatchView {
+  let lastLine = "";
+  const write = (job: LiveJob) => {
+    const line = JSON.stringify(job);
+    if (line === lastLine) return;
+    lastLine = line;
+    out.write(`${line}\n`);
+  };
+  return { update: write, finish: write, abort: () => undefined };
+}
 
 export function createWatchView(out: ViewOutput, spec: Pick<JobSpec, "objective" | "params">, json: boolean, now: () => number = Date.now): WatchView {
   if (json) return jsonView(out);
