@@ -1,4 +1,4 @@
-import type { CompareOp, JobSpecInput, ParamAxis, ParamConstraint, ParamValue, ResultConstraint, StrategyInfo } from "grid-optimizer/client";
+import type { CompareOp, JobSpecInput, Mode, ParamAxis, ParamConstraint, ParamValue, ResultConstraint, StrategyInfo } from "grid-optimizer/client";
 import { createAxis, createGrid, gridSize } from "../../lib/grid";
 
 /** One parameter's row of the form, as typed. */
@@ -21,8 +21,8 @@ export interface FormState {
   dataset: string;
   params: ParamRow[];
   objectiveMetric: string;
-  objectiveMode: "min" | "max";
-  earlyStop: { enabled: boolean; metric: string; mode: "min" | "max"; threshold: string };
+  objectiveMode: Mode;
+  earlyStop: { enabled: boolean; metric: string; mode: Mode; threshold: string };
   concurrencyLimit: string;
   topN: string;
   maxRetries: string;

@@ -1,4 +1,4 @@
-import type { HeatmapAxis } from "grid-optimizer/client";
+import type { HeatmapAxis, Mode } from "grid-optimizer/client";
 import { paramValue } from "../../client/format";
 import { extent, type CellGrid, type PlacedEntry } from "./robustness";
 
@@ -29,7 +29,7 @@ export interface HeatmapDrawing {
   x: HeatmapAxis;
   y: HeatmapAxis;
   /** Higher is better ("max") or lower is ("min"): the best cells are always the bright ones. */
-  mode: "min" | "max";
+  mode: Mode;
   /** Top-N entries to mark: a filled dot on a plateau, a ring on a spike, a cross when unknown. */
   marks?: readonly PlacedEntry[];
 }

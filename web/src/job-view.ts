@@ -12,18 +12,18 @@ import {
   type LiveWatch,
   type OptimizerClient,
   type ParamAxis,
+  type ParamValue,
   type StopReason,
   type TopNEntry,
 } from "grid-optimizer/client";
 import { h, field, option } from "./dom";
 import { drawEquity, type EquitySeries } from "./equity-chart";
 import { cellAt, drawHeatmap } from "./heatmap-canvas";
-import { duration, fixed, integer, metric, paramValue, rate } from "../../client/format";
+import { KEY_METRICS, duration, integer, metric, paramValue, rate, readParamValue } from "../../client/format";
 import { mergeHeatmap, neighbourhoodGrid, placeTopN, sameQuery, toCellGrid, type Neighbourhood } from "./robustness";
 import { shownError } from "./errors";
 
 /** Metrics the Top-N table shows besides the objective, when the strategy reports them. */
-const KEY_METRICS = ["sharpe", "totalReturn", "maxDrawdown", "trades"];
 /** Curves the overlay draws at most (each one is a result read). */
 const MAX_OVERLAY = 10;
 /** Least time between two heatmap reads while the page polls (no socket). */
@@ -34,19 +34,13 @@ export function stopReasonText(reason: StopReason | null): string {
   if (!reason) return "";
   if (reason.kind === "cancel") return `Canceled${reason.reason ? `: ${reason.reason}` : ""} at ${new Date(reason.at).toLocaleString()}`;
   const cmp = reason.mode === "max" ? "≥" : "≤";
-  return `Early stop: ${reason.metric} reached ${fixed(reason.value)} (${cmp} ${fixed(reason.threshold)}) at task ${reason.taskId}, ${new Date(reason.at).toLocaleString()}`;
+  return `Early stop: ${reason.metric} reached ${metric(reason.metric, reason.value)} (${cmp} ${metric(reason.metric, reason.threshold)}) at task ${reason.taskId}, ${new Date(reason.at).toLocaleString()}`;
 }
 
 const axisSize = (axis: ParamAxis): number => ("values" in axis ? axis.values.length : Math.floor((axis.max - axis.min) / axis.step + 1e-9) + 1);
 
 /** Params worth a heatmap axis: more than one value. */
 const mappableParams = (spec: JobSpec): string[] => Object.entries(spec.params).filter(([, axis]) => axisSize(axis) > 1).map(([name]) => name);
-
-const parseFixed = (text: string): number | string | boolean => {
-  const t = text.trim();
-  if (t === "true" || t === "false") return t === "true";
-  return Number.isFinite(Number(t)) ? Number(t) : t;
-};
 
 export interface JobView {
   element: HTMLElement;
@@ -203,8 +197,8 @@ export async function renderJobView(service: OptimizerClient, jobId: string, liv
   };
 
   const heatmapQuery = () => {
-    const at: Record<string, number | string | boolean> = {};
-    for (const [p, input] of fixedInputs) if (input.value.trim() !== "") at[p] = parseFixed(input.value);
+    const at: Record<string, ParamValue> = {};
+    for (const [p, input] of fixedInputs) if (input.value.trim() !== "") at[p] = readParamValue(input.value);
     return { x: xSelect.value, y: ySelect.value, agg: aggSelect.value as HeatmapAgg, ...(Object.keys(at).length > 0 ? { at: JSON.stringify(at) } : {}) };
   };
 

@@ -1,4 +1,4 @@
-import type { Heatmap, HeatmapAxis, ParamValue, TopNEntry } from "grid-optimizer/client";
+import type { Heatmap, HeatmapAxis, Mode, ParamValue, TopNEntry } from "grid-optimizer/client";
 
 /** A heatmap as a dense grid: values[y * width + x], NaN where no task has succeeded. */
 export interface CellGrid {
@@ -35,7 +35,7 @@ function around(grid: CellGrid, x: number, y: number): number[] {
  * Each present cell replaced by the mean, or the worst (by the objective's mode), of its 3x3
  * neighbourhood: a lone spike sinks, a plateau keeps its height.
  */
-export function neighbourhoodGrid(grid: CellGrid, kind: Neighbourhood, mode: "min" | "max"): CellGrid {
+export function neighbourhoodGrid(grid: CellGrid, kind: Neighbourhood, mode: Mode): CellGrid {
   const values = new Float64Array(grid.values.length).fill(Number.NaN);
   for (let y = 0; y < grid.height; y++)
     for (let x = 0; x < grid.width; x++) {
@@ -68,7 +68,7 @@ export const PLATEAU_MIN_NEIGHBOURS = 3;
  * Whether the cell sits on a plateau: enough neighbours have results and even the worst of them is
  * within PLATEAU_TOLERANCE of the grid's spread from the cell. Null when there is too little to tell.
  */
-export function isPlateau(grid: CellGrid, x: number, y: number, mode: "min" | "max"): boolean | null {
+export function isPlateau(grid: CellGrid, x: number, y: number, mode: Mode): boolean | null {
   const value = cell(grid, x, y);
   const near = around(grid, x, y);
   const span = extent(grid);

@@ -1,4 +1,4 @@
-import type { Dataset, OptimizerClient, StrategyInfo } from "grid-optimizer/client";
+import type { Dataset, Mode, OptimizerClient, StrategyInfo } from "grid-optimizer/client";
 import { clearFieldErrors, errorSlot, field, h, option, showFieldErrors } from "./dom";
 import { integer } from "../../client/format";
 import { previewGrid, rowsFor, specOf, type FormState, type ParamRow } from "./form-model";
@@ -108,8 +108,8 @@ export async function renderSubmitForm(service: OptimizerClient, onSubmitted: (j
     dataset: datasetSelect.value,
     params: rows,
     objectiveMetric: objectiveMetric.value,
-    objectiveMode: objectiveMode.value as "min" | "max",
-    earlyStop: { enabled: earlyEnabled.checked, metric: earlyMetric.value, mode: earlyMode.value as "min" | "max", threshold: earlyThreshold.value },
+    objectiveMode: objectiveMode.value as Mode,
+    earlyStop: { enabled: earlyEnabled.checked, metric: earlyMetric.value, mode: earlyMode.value as Mode, threshold: earlyThreshold.value },
     concurrencyLimit: concurrency.value,
     topN: topN.value,
     maxRetries: maxRetries.value,
