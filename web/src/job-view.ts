@@ -123,25 +123,31 @@ export async function renderJobView(service: OptimizerClient, jobId: string, liv
   // Top-N: rows kept and rewritten in place, so the table never jumps.
   const paramNames = Object.keys(spec.params);
   const objective = spec.objective.metric;
-  const extraMetrics = KEY_METRICS.filter((m) => m !== objective);
+  // The key metrics the strategy reports (a strategy without trades gets no trades column), known
+  // from the first entry; the header is settled then, while the table is still empty.
+  let extraMetrics: readonly string[] | null = null;
   const tbody = h("tbody");
-  const topTable = h(
-    "table",
-    { class: "top-n", "data-testid": "top-n" },
-    h("caption", {}, `Top ${spec.topN} by ${objective} (${spec.objective.mode === "max" ? "highest" : "lowest"} first)`),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), ...paramNames.map((p) => h("th", { scope: "col" }, p)), h("th", { scope: "col" }, objective), ...extraMetrics.map((m) => h("th", { scope: "col" }, m)), h("th", { scope: "col" }, "Plateau"), h("th", { scope: "col" }, "Equity"))),
-    tbody,
-  );
+  const thead = h("thead");
+  const drawHeader = () =>
+    thead.replaceChildren(h("tr", {}, h("th", { scope: "col" }, "#"), ...paramNames.map((p) => h("th", { scope: "col" }, p)), h("th", { scope: "col" }, objective), ...(extraMetrics ?? []).map((m) => h("th", { scope: "col" }, m)), h("th", { scope: "col" }, "Plateau"), h("th", { scope: "col" }, "Equity")));
+  drawHeader();
+  const topTable = h("table", { class: "top-n", "data-testid": "top-n" }, h("caption", {}, `Top ${spec.topN} by ${objective} (${spec.objective.mode === "max" ? "highest" : "lowest"} first)`), thead, tbody);
   const plateauOf = new Map<string, boolean | null>();
 
   const renderTopN = () => {
     const entries = job.summary.topN;
+    if (extraMetrics === null && entries[0]) {
+      const reported = entries[0].metrics;
+      extraMetrics = KEY_METRICS.filter((m) => m !== objective && m in reported);
+      drawHeader();
+    }
+    const metricsShown = extraMetrics ?? [];
     while (tbody.rows.length > entries.length) tbody.deleteRow(-1);
     entries.forEach((entry, i) => {
       let row = tbody.rows[i];
       if (!row) {
         row = tbody.insertRow();
-        const columns = 1 + paramNames.length + 1 + extraMetrics.length + 1;
+        const columns = 1 + paramNames.length + 1 + metricsShown.length + 1;
         for (let c = 0; c < columns; c++) row.insertCell();
         const button = h("button", { type: "button", class: "link" }, "Show");
         button.addEventListener("click", () => {
@@ -156,7 +162,7 @@ export async function renderJobView(service: OptimizerClient, jobId: string, liv
         String(i + 1),
         ...paramNames.map((p) => paramValue(entry.params[p])),
         metric(objective, entry.score),
-        ...extraMetrics.map((m) => metric(m, entry.metrics[m])),
+        ...metricsShown.map((m) => metric(m, entry.metrics[m])),
         plateauOf.has(entry.taskId) ? (plateauOf.get(entry.taskId) === null ? "?" : plateauOf.get(entry.taskId) ? "plateau" : "spike") : "",
       ];
       cells.forEach((text, c) => {
@@ -317,8 +323,15 @@ export async function renderJobView(service: OptimizerClient, jobId: string, liv
         label: `#${rank(r.id) || "?"} ${paramNames.map((p) => `${p}=${paramValue(r.params[p])}`).join(" ")}`,
         points: r.equity,
       }));
-      chart = drawEquity(equityHost, series, chart);
       const first = results[0]!;
+      if (first.equity.length === 0) {
+        chart?.destroy();
+        chart = null;
+        equityHost.replaceChildren();
+        equityLabel.textContent = `${first.strategy} records no equity curve for this result.`;
+        return;
+      }
+      chart = drawEquity(equityHost, series, chart);
       equityLabel.textContent = `Equity of ${series[0]!.label}: total return ${metric("totalReturn", first.metrics.totalReturn)}, max drawdown ${metric("maxDrawdown", first.metrics.maxDrawdown)}, ${integer(first.metrics.trades)} trades${results.length > 1 ? `; ${results.length - 1} more overlaid` : ""}.`;
     } catch (err) {
       if (request === equityRequest) equityLabel.textContent = `Equity curve: ${shownError(err).message}`;
