@@ -44,6 +44,7 @@ describe("gridopt watch output", () => {
     view.finish(job("succeeded", 10, [entry(30, 0.7)]));
     expect(text()).toMatch(/\u001b\[\d*[AF]|\u001b\[1G|\r/);
     expect(text()).toContain("succeeded  10 ok  0 failed");
+    expect(text()).not.toMatch(/succeeded [^\n]*ETA/);
     expect(text()).toMatch(/│ 1 +│ +30 │ +0\.700 │/);
   });
 

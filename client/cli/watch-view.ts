@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import type { JobSpec } from "../../schema/job";
+import { isTerminalStatus } from "../../schema/status";
 import { duration, integer, rate } from "../format";
 import type { LiveJob } from "../live";
 import { progressLine, topNTable } from "./render";
@@ -48,7 +49,7 @@ function ttyView(out: NodeJS.WriteStream | ViewOutput, spec: Pick<JobSpec, "obje
     const s = job.summary;
     bar.setTotal(Math.max(1, s.total));
     bar.update(s.finished);
-    status.update(0, { text: `${job.status}  ${integer(s.succeeded)} ok  ${integer(s.failed)} failed  ${integer(s.running)} running  ${rate(job.stats.throughputPerSec)}  ETA ${duration(job.stats.etaSeconds)}` });
+    status.update(0, { text: `${job.status}  ${integer(s.succeeded)} ok  ${integer(s.failed)} failed  ${integer(s.running)} running  ${rate(job.stats.throughputPerSec)}${isTerminalStatus(job.status) ? "" : `  ETA ${duration(job.stats.etaSeconds)}`}` });
     const rows = s.topN.length > 0 ? topNTable(s.topN, spec.objective.metric, paramNames).split("\n") : [];
     while (lines.length < rows.length) lines.push(multi.create(1, 0, { text: "" }));
     lines.forEach((line, i) => line.update(0, { text: rows[i] ?? "" }));
