@@ -5,6 +5,7 @@
 export { createOptimizerClient, type OptimizerClient, type WatchOptions, type WatchUpdate } from "./optimizer";
 export { createTrpcClient, type TrpcClient, type AppRouter } from "./trpc";
 export { ApiRequestError, ConnectionError, apiErrorOf, toClientError } from "./errors";
+export { TimeoutError, DEFAULT_TIMEOUT_MS } from "./timeout";
 export { cancelOptimization, exportTasks, uploadDataset, type CancelOutcome, type OptimizerClientOptions } from "./rest";
 export { watchJob, defaultLiveDeps, DEFAULT_LIVE_OPTIONS, type LiveDeps, type LiveHandlers, type LiveJob, type LiveOptions, type LiveState, type LiveWatch, type SocketLike } from "./live";
 export { TERMINAL_JOB_STATUSES, isTerminalStatus } from "../schema/status";

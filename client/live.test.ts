@@ -209,6 +209,29 @@ describe("watchJob: the live stream and its fallback", () => {
     expect(foreign.calls).toEqual({ liveUrl: 1, status: 0 });
   });
 
+  it("closed from its own error handler (a caller giving up), it stays closed: no poll, no socket retry after", async () => {
+    const h = harness({ status: async () => Promise.reject(new ConnectionError("http://x", new TypeError("fetch failed"))) });
+    let errors = 0;
+    const watch = watchJob(
+      h.service,
+      "j",
+      { job: () => undefined, heatmap: () => undefined, refused: () => undefined, state: (st) => h.states.push(st), error: () => ++errors === options.retrySocketPolls && watch.close() },
+      h.deps,
+      options,
+    );
+    await h.flush();
+    h.sockets[0]!.drop();
+    await h.advance(1_000);
+    h.sockets[1]!.drop();
+    await h.advance(2_000);
+    h.sockets[2]!.drop();
+    await h.flush();
+    await h.advance(60_000);
+    // The third failed poll is also when the socket would be tried again: it is not.
+    expect([errors, h.calls.status, h.sockets.length, h.pendingTimers()]).toEqual([3, 3, 3, 0]);
+    expect(h.states.at(-1)).toBe("closed");
+  });
+
   it("a WebSocket the runtime refuses to open counts as a failed connect, then polling", async () => {
     const h = harness();
     h.deps.openSocket = () => {

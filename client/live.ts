@@ -94,13 +94,15 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
   let terminalSeen = false;
   let heatmapQuery: Extract<LiveClientMessage, { type: "heatmap" }> | null = null;
 
+  const stopped = () => state === "ended" || state === "closed";
   const setState = (next: LiveState) => {
-    if (state === next) return;
+    // Ended and closed are for good: a poll or a socket still under way cannot start the watch again.
+    if (state === next || (stopped() && next !== "closed")) return;
     state = next;
     handlers.state(next);
   };
-  const stopped = () => state === "ended" || state === "closed";
   const later = (run: () => void, ms: number) => {
+    if (stopped()) return;
     timer = deps.setTimeout(() => {
       timer = null;
       run();
@@ -212,6 +214,8 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
         setState("closed");
         return;
       }
+      // The handler may have closed the watch (a caller giving up).
+      if (stopped()) return;
     }
     polls += 1;
     if (deps.openSocket && polls % options.retrySocketPolls === 0) {

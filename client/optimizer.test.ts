@@ -127,6 +127,46 @@ describe("the optimizer client", () => {
     expect(calls).toBe(4);
   });
 
+  it("a server that takes the connection and never answers is a ConnectionError after timeoutMs, over tRPC and REST; a slow export body is not cut", async () => {
+    const silent = (async (_input: RequestInfo | URL, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason as Error)))) as typeof globalThis.fetch;
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: silent, timeoutMs: 20 });
+    for (const call of [() => service.status("j"), () => service.cancel("j")]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toBe("could not reach http://127.0.0.1:1: no answer within 0.02 s");
+    }
+
+    const slowBody = (async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode("index\n"));
+            await new Promise((resolve) => setTimeout(resolve, 80));
+            controller.enqueue(new TextEncoder().encode("0\n"));
+            controller.close();
+          },
+        }),
+        { status: 200 },
+      )) as typeof globalThis.fetch;
+    const exporting = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: slowBody, timeoutMs: 20 });
+    expect(await (await exporting.export("j", "csv")).text()).toBe("index\n0\n");
+  });
+
+  it("watch keeps polling through 429s (the server is there, busy): they do not count toward giving up", async () => {
+    let polls = 0;
+    const api = fakeApi((path) => {
+      if (path !== "optimizations.status") return trpcOk(null);
+      polls += 1;
+      return polls <= 5 ? trpcError(429, { code: "quota_exceeded", message: "slow down" }) : trpcOk({ id: "j", status: "succeeded", summary: { finished: 3, total: 3 } });
+    });
+    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
+    const deps: LiveDeps = { openSocket: null, setTimeout: (run) => setTimeout(run, 0), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    const seen: string[] = [];
+    for await (const update of service.watch("j", { deps, maxFailedPolls: 2 })) seen.push(update.job.status);
+    expect([seen, polls]).toEqual([["succeeded"], 6]);
+  });
+
   it("watch of a job this key cannot see throws the API's not_found", async () => {
     const api = fakeApi(() => trpcError(404, { code: "not_found", message: "no such optimization" }));
     const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });

@@ -97,7 +97,8 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
           error: (error) => {
             // A job this key cannot see ends the watch at once; a server that stays away, after a while.
             const final = error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized");
-            failedPolls += 1;
+            // A 429 says the server is there and busy: polling goes on, slowly, without counting it.
+            if (!(error instanceof ApiRequestError && error.status === 429)) failedPolls += 1;
             if (final || failedPolls >= maxFailedPolls) {
               failure = error;
               stream.close();

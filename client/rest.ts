@@ -1,5 +1,6 @@
 import type { ApiErrorBody, Dataset, ExportFormat, Job } from "../schema";
 import { ApiRequestError, ConnectionError } from "./errors";
+import { DEFAULT_TIMEOUT_MS, fetchWithTimeout } from "./timeout";
 
 export interface OptimizerClientOptions {
   /** Base URL of the Worker, e.g. http://127.0.0.1:8787 */
@@ -7,15 +8,17 @@ export interface OptimizerClientOptions {
   apiKey: string;
   /** A fetch to use instead of the global one (tests, proxies, Workers service bindings). */
   fetch?: typeof fetch;
+  /** How long a call waits for the server to start answering (ms; default 30 s; null: no limit). Uploads wait as long as they take. */
+  timeoutMs?: number | null;
 }
 
 /** A REST call with the key in the Authorization header: the response when 2xx, else ApiRequestError. */
-export async function rest({ url, apiKey, fetch: customFetch }: OptimizerClientOptions, path: string, init: RequestInit = {}): Promise<Response> {
+export async function rest({ url, apiKey, fetch: customFetch, timeoutMs = DEFAULT_TIMEOUT_MS }: OptimizerClientOptions, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${apiKey}`);
   let res: Response;
   try {
-    res = await (customFetch ?? fetch)(new URL(path, url), { ...init, headers });
+    res = await fetchWithTimeout(customFetch, timeoutMs)(new URL(path, url), { ...init, headers });
   } catch (err) {
     throw new ConnectionError(url, err);
   }
@@ -53,7 +56,8 @@ export async function cancelOptimization(options: OptimizerClientOptions, jobId:
 
 /** Uploads an OHLCV CSV over REST (up to 50 MiB; tRPC's upload is held to 1 MiB): the new dataset version. */
 export async function uploadDataset(options: OptimizerClientOptions, name: string, csv: Blob | string): Promise<Dataset> {
-  const res = await rest(options, `/api/v1/datasets?name=${encodeURIComponent(name)}`, {
+  // A 50 MiB upload over a slow link is sent before any answer can come: no time limit on it.
+  const res = await rest({ ...options, timeoutMs: null }, `/api/v1/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { "content-type": "text/csv" },
     body: csv,

@@ -1,9 +1,10 @@
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import type { AppRouter } from "../worker/trpc/router";
 import type { OptimizerClientOptions } from "./rest";
+import { DEFAULT_TIMEOUT_MS, fetchWithTimeout } from "./timeout";
 
 /** The raw typed tRPC client: every procedure of worker/trpc/router.ts, errors as TRPCClientError. */
-export function createTrpcClient({ url, apiKey, fetch: customFetch }: OptimizerClientOptions) {
+export function createTrpcClient({ url, apiKey, fetch: customFetch, timeoutMs = DEFAULT_TIMEOUT_MS }: OptimizerClientOptions) {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
@@ -11,7 +12,7 @@ export function createTrpcClient({ url, apiKey, fetch: customFetch }: OptimizerC
         // The server refuses batches of more than 10 calls (worker/app.ts).
         maxItems: 10,
         headers: () => ({ authorization: `Bearer ${apiKey}` }),
-        ...(customFetch ? { fetch: customFetch } : {}),
+        fetch: fetchWithTimeout(customFetch, timeoutMs),
       }),
     ],
   });

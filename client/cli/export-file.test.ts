@@ -4,7 +4,7 @@ import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ConnectionError } from "../errors";
-import { UsageError } from "./exit-codes";
+import { OutputError } from "./exit-codes";
 import { writeExport } from "./export-file";
 
 const dir = mkdtempSync(path.join(tmpdir(), "gridopt-export-"));
@@ -36,11 +36,11 @@ describe("writeExport", () => {
     expect([existsSync(out), existsSync(`${out}.part`)]).toEqual([false, false]);
   });
 
-  it("a file that cannot be written is a usage error naming it", async () => {
+  it("a file that cannot be written is an OutputError naming it", async () => {
     const out = path.join(dir, "no-such-dir", "x.csv");
     const failure = await writeExport(Readable.from(["index\n"]), out, "http://x").catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(UsageError);
-    expect((failure as Error).message).toContain(`--output: cannot write ${out}`);
+    expect(failure).toBeInstanceOf(OutputError);
+    expect((failure as Error).message).toContain(`cannot write ${out}`);
   });
 
   it("to stdout: every chunk in order; a break is a ConnectionError after what arrived", async () => {

@@ -2,7 +2,7 @@ import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ConnectionError } from "../errors";
-import { UsageError } from "./exit-codes";
+import { OutputError } from "./exit-codes";
 
 const streamBroke = (url: string, err: unknown) => new ConnectionError(url, new Error(`the export stream broke: ${err instanceof Error ? err.message : String(err)}`));
 
@@ -19,7 +19,7 @@ export async function writeExport(body: Readable, output: string | undefined, ur
     return;
   }
   const partial = `${output}.part`;
-  const cannotWrite = (err: unknown) => new UsageError(`--output: cannot write ${output}: ${err instanceof Error ? err.message : String(err)}`);
+  const cannotWrite = (err: unknown) => new OutputError(`cannot write ${output}: ${err instanceof Error ? err.message : String(err)}`);
   const file = createWriteStream(partial);
   // pipeline passes an error on to every stream: the one that failed first says which side it was.
   let failedFirst: "body" | "file" | null = null;

@@ -5,7 +5,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { ApiRequestError, ConnectionError } from "../errors";
 import { createOptimizerClient, type OptimizerClient } from "../optimizer";
 import type { Job } from "../../schema/job";
-import { EXIT, UsageError, exitCodeFor, type ExitCode } from "./exit-codes";
+import { EXIT, OutputError, UsageError, exitCodeFor, type ExitCode } from "./exit-codes";
 import { datasetsTable, jobReport, jobsTable, resultReport, strategiesTable, tasksTable } from "./render";
 import { specFrom } from "./spec-flags";
 import { withTextFlags } from "./text-flags";
@@ -47,9 +47,9 @@ async function watchToEnd(client: OptimizerClient, first: Job, json: boolean): P
   if (!json) say(`job ${first.id}: ${first.strategy} on ${first.dataset}, ${first.summary.total} tasks`);
   let last: Job = first;
   // Interrupted, the terminal gets its cursor back; the job runs on (gridopt cancel stops it).
-  const interrupted = () => {
+  const interrupted = (signal: NodeJS.Signals) => {
     view.abort();
-    process.exit(EXIT.interrupted);
+    process.exit(signal === "SIGTERM" ? EXIT.terminated : EXIT.interrupted);
   };
   process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
@@ -223,6 +223,7 @@ function failure(err: unknown): { line: string; code: ExitCode } {
     return { line: `API error ${err.status} ${err.code}: ${err.message}${details ? ` (${details})` : ""}`, code: EXIT.api };
   }
   if (err instanceof ConnectionError) return { line: err.message, code: EXIT.unreachable };
+  if (err instanceof OutputError) return { line: err.message, code: EXIT.output };
   return { line: `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, code: EXIT.internal };
 }
 

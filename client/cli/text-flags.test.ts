@@ -16,6 +16,14 @@ describe("text flags", () => {
     expect([restored.idempotencyKey, restored.apiKey, restored.name, restored.topN]).toEqual(["007", "0123", "1e3", 5]);
   });
 
+  it("a flag without its value stays without one (as cac parsed it), never taking the next flag or --", () => {
+    const { cac: raw, restored } = parse(["submit", "--name", "--api-key", "-5"]);
+    expect(restored.name).toBe(raw.name);
+    expect(restored.name).not.toBe("--api-key");
+    expect(parse(["submit", "--name", "--", "--name", "x"]).restored.name).toBe(parse(["submit", "--name", "--"]).cac.name);
+    expect(parse(["submit", "--name", "7", "--name"]).restored.name).toEqual(parse(["submit", "--name", "7", "--name"]).cac.name);
+  });
+
   it("take the last of a flag given twice, and leave what follows -- alone", () => {
     const { restored } = parse(["submit", "--name", "1", "--name", "02", "--", "--name", "3"]);
     expect(restored.name).toBe("02");

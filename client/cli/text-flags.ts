@@ -14,8 +14,11 @@ export function withTextFlags<T extends Record<string, unknown>>(argv: readonly 
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
       if (arg === "--") break;
-      if (arg === `--${flag}` && i + 1 < argv.length) value = argv[++i];
-      else if (arg.startsWith(`--${flag}=`)) value = arg.slice(flag.length + 3);
+      if (arg === `--${flag}`) {
+        // As mri does: a next word starting with "-" is not this flag's value (cac then reports it missing).
+        const next = argv[i + 1];
+        value = next !== undefined && !next.startsWith("-") ? argv[++i] : undefined;
+      } else if (arg.startsWith(`--${flag}=`)) value = arg.slice(flag.length + 3);
     }
     if (value !== undefined && restored[camel(flag)] !== undefined) restored[camel(flag)] = value;
   }

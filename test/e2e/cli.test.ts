@@ -95,6 +95,31 @@ describe("the gridopt CLI against the local stack", () => {
     expect((await api().status(id)).stopReason).toMatchObject({ kind: "cancel", reason: "from the CLI test" });
   });
 
+  it("SIGTERM while watching exits 143 and leaves the job running; a text flag keeps its text (an idempotency key 00<digits>)", async () => {
+    // Digits after a leading 0, new on each run (the local state outlives runs): cac alone would read a number.
+    const key = `00${Date.now()}`;
+    const flags = ["submit", "--strategy", "synthetic", "--dataset", "sp500", "--param", "x=0:199:1", "--param", "sleepMs=100", "--objective", "score:max", "--concurrency", "1", "--idempotency-key", key];
+    const first = await gridopt(flags);
+    const again = await gridopt(flags);
+    expect([first.code, again.code]).toEqual([0, 0]);
+    const id = first.stdout.split(" ")[0]!;
+    expect(again.stdout.split(" ")[0]).toBe(id);
+    // The same digits without the zeros are another key: a third submit with them starts another job.
+    const seven = await gridopt(flags.map((f) => (f === key ? String(Number(key)) : f)));
+    expect(seven.stdout.split(" ")[0]).not.toBe(id);
+    await gridopt(["cancel", seven.stdout.split(" ")[0]!]);
+
+    const child = spawn(process.execPath, [GRIDOPT, "watch", id], { env: { ...process.env, GRIDOPT_URL: baseUrl(), GRIDOPT_API_KEY: KEY }, stdio: ["ignore", "pipe", "pipe"] });
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.once("data", () => child.kill("SIGTERM"));
+      child.once("close", resolve);
+      setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+    });
+    expect(code).toBe(143);
+    expect((await api().status(id)).status).toBe("running");
+    expect((await gridopt(["cancel", id])).code).toBe(0);
+  });
+
   it("an API error is one line and exit 3: another tenant's job, a spec the API refuses", async () => {
     const mine = (await api().list({ limit: 1 })).items[0]!.id;
     const foreign = await gridopt(["status", mine], { GRIDOPT_API_KEY: OTHER_TENANT_KEY });
@@ -110,6 +135,10 @@ describe("the gridopt CLI against the local stack", () => {
     expect((await gridopt(["status"])).code).toBe(2);
     expect((await gridopt(["list", "--bogus"])).code).toBe(2);
     expect((await gridopt(["submit", "--param", "fast"])).stderr).toMatch(/^gridopt: usage: --param: expected name=min:max:step/);
+    const noName = await gridopt(["submit", "--strategy", "synthetic", "--name", "--watch"]);
+    expect([noName.code, noName.stderr]).toEqual([2, expect.stringMatching(/^gridopt: usage: .*--name <name>.* value is missing/)]);
+    const unwritable = await gridopt(["export", "00000000-0000-4000-8000-000000000000", "--output", path.join(WORK, "no-such-dir", "x.csv")]);
+    expect(unwritable.code).toBe(3);
     expect((await gridopt(["list"], { GRIDOPT_API_KEY: "" })).stderr).toBe("gridopt: usage: no API key: pass --api-key or set GRIDOPT_API_KEY (gridopt --help)\n");
     const down = await gridopt(["list", "--url", "http://127.0.0.1:9"]);
     expect(down.code).toBe(5);
