@@ -86,7 +86,8 @@ function harness(overrides: { liveUrl?: (id: string) => Promise<string>; status?
 const job = (status: Job["status"], finished = 0): Job =>
   ({ id: "j", status, summary: { finished, total: 10, topN: [] }, stats: {}, spec: {} }) as unknown as Job;
 
-const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000, retrySocketPolls: 3 };
+// The heartbeat is far off unless a test is about it: the others let minutes pass without frames.
+const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000, retrySocketPolls: 3, heartbeatMs: 3_600_000 };
 
 function start(h: ReturnType<typeof harness>) {
   return watchJob(
@@ -230,6 +231,37 @@ describe("watchJob: the live stream and its fallback", () => {
     // The third failed poll is also when the socket would be tried again: it is not.
     expect([errors, h.calls.status, h.sockets.length, h.pendingTimers()]).toEqual([3, 3, 3, 0]);
     expect(h.states.at(-1)).toBe("closed");
+  });
+
+  it("while live, pings every heartbeatMs; a socket silent since its last ping is dropped and a new ticket connects", async () => {
+    const h = harness();
+    const watch = watchJob(
+      h.service,
+      "j",
+      { job: (j, source) => h.jobs.push({ status: j.status, source }), heatmap: () => undefined, refused: () => undefined, state: (st) => h.states.push(st), error: (e) => h.errors.push(e) },
+      h.deps,
+      { ...options, heartbeatMs: 5_000 },
+    );
+    await h.flush();
+    const first = h.sockets[0]!;
+    first.open();
+    first.deliver({ type: "snapshot", job: job("running", 1) });
+    await h.advance(5_000);
+    expect(first.sent).toEqual([{ type: "ping" }]);
+    first.deliver({ type: "pong" });
+    await h.advance(5_000);
+    expect([first.sent.length, h.sockets.length, h.states.at(-1)]).toEqual([2, 1, "live"]);
+    // No pong, no update: a half-open connection. It is let go and the watch connects again.
+    await h.advance(5_000);
+    expect(first.closedWith).toBe(4000);
+    expect(h.states.at(-1)).toBe("reconnecting");
+    await h.advance(1_000);
+    expect(h.sockets.map((s) => s.url)).toEqual(["ws://x/live?ticket=1", "ws://x/live?ticket=2"]);
+    h.sockets[1]!.open();
+    h.sockets[1]!.deliver({ type: "snapshot", job: job("succeeded", 10) });
+    expect(h.states.at(-1)).toBe("ended");
+    expect(h.pendingTimers()).toBe(0);
+    watch.close();
   });
 
   it("a WebSocket the runtime refuses to open counts as a failed connect, then polling", async () => {

@@ -1,6 +1,7 @@
 import type { ApiErrorCode } from "../schema/errors";
 import type { Job } from "../schema/job";
 import type { Heatmap, LiveClientMessage, LiveServerMessage } from "../schema/live";
+import { LIVE_PING } from "../schema/heartbeat";
 import { isTerminalStatus } from "../schema/status";
 import { ApiRequestError, ConnectionError } from "./errors";
 
@@ -48,6 +49,11 @@ export interface LiveOptions {
   pollMs: number;
   /** While polling, the socket is tried again after this many polls. */
   retrySocketPolls: number;
+  /**
+   * While live, a ping this often; a socket that sent nothing since the last one (not even its pong)
+   * is dead (a half-open connection never closes by itself) and counts as a failed connect.
+   */
+  heartbeatMs: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
@@ -55,6 +61,7 @@ export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
   reconnectDelayMs: (attempt) => Math.min(8_000, 500 * 2 ** (attempt - 1)),
   pollMs: 2_000,
   retrySocketPolls: 15,
+  heartbeatMs: 15_000,
 };
 
 export interface LiveWatch {
@@ -93,12 +100,19 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
   let polls = 0;
   let terminalSeen = false;
   let heatmapQuery: Extract<LiveClientMessage, { type: "heatmap" }> | null = null;
+  let heartbeat: unknown = null;
+  let heard = false;
 
   const stopped = () => state === "ended" || state === "closed";
+  const stopHeartbeat = () => {
+    if (heartbeat !== null) deps.clearTimeout(heartbeat);
+    heartbeat = null;
+  };
   const setState = (next: LiveState) => {
     // Ended and closed are for good: a poll or a socket still under way cannot start the watch again.
     if (state === next || (stopped() && next !== "closed")) return;
     state = next;
+    if (stopped()) stopHeartbeat();
     handlers.state(next);
   };
   const later = (run: () => void, ms: number) => {
@@ -107,6 +121,24 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
       timer = null;
       run();
     }, ms);
+  };
+
+  const beat = (ws: SocketLike) => {
+    heartbeat = deps.setTimeout(() => {
+      heartbeat = null;
+      if (socket !== ws || stopped()) return;
+      if (!heard) {
+        // Silent since the last ping: let this socket go (its close may never come) and connect again.
+        socket = null;
+        ws.onmessage = ws.onclose = ws.onerror = null;
+        ws.close(4000, "no heartbeat");
+        failed();
+        return;
+      }
+      heard = false;
+      if (ws.readyState === SOCKET_OPEN) ws.send(LIVE_PING);
+      beat(ws);
+    }, options.heartbeatMs);
   };
 
   const sendSubscription = () => {
@@ -122,6 +154,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
       return;
     }
     if (typeof message !== "object" || message === null) return;
+    heard = true;
     switch (message.type) {
       case "snapshot":
       case "update":
@@ -130,6 +163,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
           failures = 0;
           // A snapshot of an ended job is the last one: straight to "ended", never "live" first.
           if (!stopped()) setState(terminalSeen ? "ended" : "live");
+          if (state === "live" && heartbeat === null && socket) beat(socket);
         }
         handlers.job(message.job, message.type);
         break;
@@ -192,6 +226,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
     ws.onclose = () => {
       if (socket !== ws) return;
       socket = null;
+      stopHeartbeat();
       if (terminalSeen) setState("ended");
       else failed();
     };
@@ -243,6 +278,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
       setState("closed");
       if (timer !== null) deps.clearTimeout(timer);
       timer = null;
+      stopHeartbeat();
       const ws = socket;
       socket = null;
       ws?.close(1000, "page left the job");

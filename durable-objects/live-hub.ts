@@ -1,4 +1,4 @@
-import { LiveClientMessage, TERMINAL_JOB_STATUSES, type HeatmapAgg, type Job, type LiveServerMessage } from "../schema";
+import { LIVE_PING, LIVE_PONG, LiveClientMessage, TERMINAL_JOB_STATUSES, type HeatmapAgg, type Job, type LiveServerMessage } from "../schema";
 import { ApiError } from "../lib/errors";
 import type { HeatmapVersion, JobShell } from "./job-shell";
 
@@ -32,7 +32,10 @@ export class LiveHub {
     private readonly ctx: DurableObjectState,
     private readonly shell: () => JobShell,
     private readonly now: () => number,
-  ) {}
+  ) {
+    // Heartbeats are answered by the runtime: a hibernated job is not woken (nor billed) by them.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(LIVE_PING, LIVE_PONG));
+  }
 
   /** Accepts an upgraded connection (its ticket already redeemed) and sends the snapshot; closes at once if the job has ended. */
   accept(): Response {
@@ -70,7 +73,12 @@ export class LiveHub {
       parsed = null;
     }
     if (!parsed) {
-      this.sendTo(ws, { type: "error", code: "bad_request", message: "expected {type: \"heatmap\", x, y, agg?, at?} or {type: \"unsubscribe\"}" });
+      this.sendTo(ws, { type: "error", code: "bad_request", message: "expected {type: \"heatmap\", x, y, agg?, at?}, {type: \"unsubscribe\"} or {type: \"ping\"}" });
+      return;
+    }
+    if (parsed.type === "ping") {
+      // Reached only if the text differs from LIVE_PING (spacing): answered all the same.
+      this.sendTo(ws, { type: "pong" });
       return;
     }
     if (parsed.type === "unsubscribe") {

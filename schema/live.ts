@@ -67,6 +67,8 @@ export const LiveServerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("update"), job: Job.omit({ spec: true }) }),
   z.object({ type: z.literal("heatmap"), full: z.boolean(), heatmap: Heatmap }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+  /** The answer to a ping. */
+  z.object({ type: z.literal("pong") }),
 ]);
 export type LiveServerMessage = z.infer<typeof LiveServerMessage>;
 
@@ -74,8 +76,11 @@ export type LiveServerMessage = z.infer<typeof LiveServerMessage>;
 export const LiveClientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("heatmap"), x: HeatmapQuery.shape.x, y: HeatmapQuery.shape.y, agg: HeatmapAgg.default("max"), at: HeatmapQuery.shape.at }),
   z.object({ type: z.literal("unsubscribe") }),
+  z.object({ type: z.literal("ping") }),
 ]);
 export type LiveClientMessage = z.input<typeof LiveClientMessage>;
+
+export { LIVE_PING, LIVE_PONG } from "./heartbeat";
 
 export const ExportFormat = z.enum(["csv", "json"]);
 export type ExportFormat = z.infer<typeof ExportFormat>;

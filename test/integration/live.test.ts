@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import Papa from "papaparse";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiErrorBody, Heatmap, HeatmapCell, Job, LiveServerMessage, LiveTicket, Page, Task } from "../../schema";
+import { LIVE_PING, type ApiErrorBody, type Heatmap, type HeatmapCell, type Job, type LiveServerMessage, type LiveTicket, type Page, type Task } from "../../schema";
 import { jobStub } from "../../worker/job-ref";
 import { api, KEY_A, KEY_B, range, submit, synthetic, waitFor, waitForEnd } from "../helpers";
 
@@ -142,6 +142,22 @@ describe("the live stream", () => {
     const rest = (await api<Heatmap>("GET", `/api/v1/optimizations/${job.id}/heatmap?x=a&y=b`)).body;
     const final = after.filter((m): m is Extract<LiveServerMessage, { type: "heatmap" }> => m.type === "heatmap").at(-1)!;
     expect(final.heatmap.finished).toBe(rest.finished);
+  });
+
+  it("answers the heartbeat: the exact ping by the runtime, after an eviction too, and another spelling by the hub", async () => {
+    const job = await submit(synthetic({ a: range(1, 40), sleepMs: { values: [200] } }, { concurrencyLimit: 1 }));
+    const live = await connect((await ticketFor(job.id)).body.url);
+    await waitFor(async () => live.messages.length > 0);
+    const pongs = () => live.messages.filter((m) => m.type === "pong").length;
+    live.ws!.send(LIVE_PING);
+    await waitFor(async () => pongs() === 1);
+    live.ws!.send('{ "type": "ping" }');
+    await waitFor(async () => pongs() === 2);
+    await evictDurableObject(jobStub(env, "tenant-a", job.id), { webSockets: "hibernate" });
+    live.ws!.send(LIVE_PING);
+    await waitFor(async () => pongs() === 3);
+    expect(live.messages.filter((m) => m.type === "error")).toEqual([]);
+    await api("POST", `/api/v1/optimizations/${job.id}/cancel`, { body: {} });
   });
 
   it("opens on an ended job with its snapshot and closes at once", async () => {
