@@ -44,14 +44,15 @@ function clientOf(options: Globals): OptimizerClient {
 /** Follows a job to its end, drawing it; exits as the job ended. */
 async function watchToEnd(client: OptimizerClient, first: Job, json: boolean): Promise<ExitCode> {
   const view = createWatchView({ write: (t) => process.stdout.write(t), isTTY: process.stdout.isTTY === true }, first.spec, json);
-  if (!json) say(`job ${first.id}: ${first.strategy} on ${first.dataset}, ${first.summary.total} tasks`);
   let last: Job = first;
-  // Interrupted, the terminal gets its cursor back; the job runs on (gridopt cancel stops it).
+  // Interrupted, the terminal gets its cursor back; the job runs on (gridopt cancel stops it). Set
+  // before the first line goes out: whoever reacts to that line with a signal finds the handler.
   const interrupted = (signal: NodeJS.Signals) => {
     view.abort();
     process.exit(signal === "SIGTERM" ? EXIT.terminated : EXIT.interrupted);
   };
   process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  if (!json) say(`job ${first.id}: ${first.strategy} on ${first.dataset}, ${first.summary.total} tasks`);
   try {
     for await (const { job } of client.watch(first.id)) {
       last = { ...last, ...job, spec: job.spec ?? last.spec };
