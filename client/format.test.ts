@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { duration, metric, paramValue, rate, readParamValue } from "./format";
+import { duration, metric, paramValue, rate, readNumberOr, readParamValue } from "./format";
 
 describe("number formatting", () => {
   it("writes returns as percentages, trades whole, ratios to 3 decimals, and a dash for what is missing", () => {
@@ -13,5 +13,6 @@ describe("number formatting", () => {
   });
   it("reads a typed param value as the grid has it: booleans, numbers, else text", () => {
     expect([" 20 ", "-0.5", "1e3", "true", "false", "close", "", "Infinity"].map(readParamValue)).toEqual([20, -0.5, 1000, true, false, "close", "", "Infinity"]);
+    expect([" 20 ", "slow", "true", ""].map(readNumberOr)).toEqual([20, "slow", "true", ""]);
   });
 });

@@ -20,7 +20,7 @@ export function metric(name: string, value: number | null | undefined): string {
   return fixed(value);
 }
 
-/** The metrics shown beside the objective in a Top-N (the page's table and the CLI's). */
+/** The metrics a Top-N shows beside the objective, those the strategy reports (the page's table and the CLI's). */
 export const KEY_METRICS: readonly string[] = ["sharpe", "totalReturn", "maxDrawdown", "trades"];
 
 /** A param value: numbers without float noise (0.1 + 0.2 shows 0.3). */
@@ -38,9 +38,14 @@ export function duration(seconds: number | null | undefined): string {
 
 export const rate = (perSecond: number | null | undefined): string => (missing(perSecond) ? "–" : `${perSecond >= 100 ? perSecond.toFixed(0) : perSecond.toFixed(1)} tasks/s`);
 
+/** A number when the text is one, else the text itself (a param's name; or what the API then names as wrong). */
+export function readNumberOr(text: string): number | string {
+  const t = text.trim();
+  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
+}
+
 /** A param value as a person types it: true/false, a number, else the text. */
 export function readParamValue(text: string): ParamValue {
   const t = text.trim();
-  if (t === "true" || t === "false") return t === "true";
-  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
+  return t === "true" || t === "false" ? t === "true" : readNumberOr(t);
 }

@@ -2,7 +2,7 @@
  * The optimizer's client for web apps, scripts and the CLI: `grid-optimizer/client`. It pulls in no
  * Worker code: the Worker's router is imported for its type only.
  */
-export { createOptimizerClient, type OptimizerClient, type WatchOptions, type WatchUpdate } from "./optimizer";
+export { WATCH_LIVE_OPTIONS, createOptimizerClient, type OptimizerClient, type WatchOptions, type WatchUpdate } from "./optimizer";
 export { createTrpcClient, type TrpcClient, type AppRouter } from "./trpc";
 export { ApiRequestError, ConnectionError, apiErrorOf, toClientError } from "./errors";
 export { TimeoutError, DEFAULT_TIMEOUT_MS } from "./timeout";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../schema/job";
 import { ApiRequestError, ConnectionError } from "./errors";
-import { watchJob, type LiveDeps, type LiveOptions, type LiveState, type SocketLike } from "./live";
+import { watchJob, type LiveDeps, type LiveHandlers, type LiveOptions, type LiveState, type SocketLike } from "./live";
 
 /** A socket the test drives: it records what the page sent and lets the test deliver frames and drops. */
 class FakeSocket implements SocketLike {
@@ -87,9 +87,10 @@ const job = (status: Job["status"], finished = 0): Job =>
   ({ id: "j", status, summary: { finished, total: 10, topN: [] }, stats: {}, spec: {} }) as unknown as Job;
 
 // The heartbeat is far off unless a test is about it: the others let minutes pass without frames.
-const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000, retrySocketPolls: 3, heartbeatMs: 3_600_000 };
+const options: LiveOptions = { maxReconnects: 2, reconnectDelayMs: (n) => 1_000 * n, pollMs: 2_000, retrySocketPolls: 3, heartbeatMs: 3_600_000, maxFailedPolls: Number.POSITIVE_INFINITY };
 
-function start(h: ReturnType<typeof harness>) {
+/** Starts a watch recording into the harness; a test may replace a handler or an option. */
+function start(h: ReturnType<typeof harness>, overrides: { handlers?: Partial<LiveHandlers>; options?: Partial<LiveOptions> } = {}) {
   return watchJob(
     h.service,
     "j",
@@ -99,9 +100,10 @@ function start(h: ReturnType<typeof harness>) {
       state: (s) => h.states.push(s),
       error: (e) => h.errors.push(e),
       refused: (e) => h.refusals.push(e),
+      ...overrides.handlers,
     },
     h.deps,
-    options,
+    { ...options, ...overrides.options },
   );
 }
 
@@ -210,16 +212,29 @@ describe("watchJob: the live stream and its fallback", () => {
     expect(foreign.calls).toEqual({ liveUrl: 1, status: 0 });
   });
 
+  it("gives up after maxFailedPolls failed polls in a row, closing with the last error passed on; 429s are not counted and an answer resets the count", async () => {
+    const answers: (Error | "ok")[] = [
+      new ConnectionError("http://x", new TypeError("fetch failed")),
+      "ok",
+      new ApiRequestError(429, { code: "quota_exceeded", message: "slow down" }),
+      new ApiRequestError(429, { code: "quota_exceeded", message: "slow down" }),
+      new ConnectionError("http://x", new TypeError("fetch failed")),
+      new ApiRequestError(503, { code: "unavailable", message: "down" }),
+    ];
+    const h = harness({ status: async () => { const next = answers.shift() ?? new ConnectionError("http://x", new TypeError("fetch failed")); if (next === "ok") return job("running", 1); throw next; } });
+    h.deps.openSocket = null;
+    start(h, { options: { maxFailedPolls: 2 } });
+    await h.flush();
+    await h.advance(60_000);
+    // Failed, answered (count back to 0), two 429s (not counted), then two failures in a row: closed.
+    expect([h.calls.status, h.states.at(-1), h.pendingTimers()]).toEqual([6, "closed", 0]);
+    expect(h.errors.map((e) => (e instanceof ApiRequestError ? e.status : "connection"))).toEqual(["connection", 429, 429, "connection", 503]);
+  });
+
   it("closed from its own error handler (a caller giving up), it stays closed: no poll, no socket retry after", async () => {
     const h = harness({ status: async () => Promise.reject(new ConnectionError("http://x", new TypeError("fetch failed"))) });
     let errors = 0;
-    const watch = watchJob(
-      h.service,
-      "j",
-      { job: () => undefined, heatmap: () => undefined, refused: () => undefined, state: (st) => h.states.push(st), error: () => ++errors === options.retrySocketPolls && watch.close() },
-      h.deps,
-      options,
-    );
+    const watch = start(h, { handlers: { error: () => ++errors === options.retrySocketPolls && watch.close() } });
     await h.flush();
     h.sockets[0]!.drop();
     await h.advance(1_000);
@@ -235,13 +250,7 @@ describe("watchJob: the live stream and its fallback", () => {
 
   it("while live, pings every heartbeatMs; a socket silent since its last ping is dropped and a new ticket connects", async () => {
     const h = harness();
-    const watch = watchJob(
-      h.service,
-      "j",
-      { job: (j, source) => h.jobs.push({ status: j.status, source }), heatmap: () => undefined, refused: () => undefined, state: (st) => h.states.push(st), error: (e) => h.errors.push(e) },
-      h.deps,
-      { ...options, heartbeatMs: 5_000 },
-    );
+    const watch = start(h, { options: { heartbeatMs: 5_000 } });
     await h.flush();
     const first = h.sockets[0]!;
     first.open();

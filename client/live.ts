@@ -54,6 +54,11 @@ export interface LiveOptions {
    * is dead (a half-open connection never closes by itself) and counts as a failed connect.
    */
   heartbeatMs: number;
+  /**
+   * Failed polls in a row (429s aside: the server is there, only busy) after which the watch closes,
+   * the last error having gone to `handlers.error`. Infinity: poll for as long as it is watched.
+   */
+  maxFailedPolls: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
@@ -62,6 +67,8 @@ export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
   pollMs: 2_000,
   retrySocketPolls: 15,
   heartbeatMs: 15_000,
+  // The page keeps trying (it shows "polling" and the error); a script's watch gives up (optimizer.ts).
+  maxFailedPolls: Number.POSITIVE_INFINITY,
 };
 
 export interface LiveWatch {
@@ -85,6 +92,7 @@ const asClientError = (err: unknown): ApiRequestError | ConnectionError =>
 
 /** The job is not there for this key (another tenant's, or no such job): watching can only stop. */
 const isFinal = (error: ApiRequestError | ConnectionError) => error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized");
+const isBusy = (error: ApiRequestError | ConnectionError) => error instanceof ApiRequestError && error.status === 429;
 
 /**
  * Watches a job: the live WebSocket from its DO (a single-use ticket per connect, each connect starting
@@ -98,6 +106,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
   let timer: unknown = null;
   let failures = 0;
   let polls = 0;
+  let failedPolls = 0;
   let terminalSeen = false;
   let heatmapQuery: Extract<LiveClientMessage, { type: "heatmap" }> | null = null;
   let heartbeat: unknown = null;
@@ -161,6 +170,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
         if (isTerminal(message.job)) terminalSeen = true;
         if (message.type === "snapshot") {
           failures = 0;
+          failedPolls = 0;
           // A snapshot of an ended job is the last one: straight to "ended", never "live" first.
           if (!stopped()) setState(terminalSeen ? "ended" : "live");
           if (state === "live" && heartbeat === null && socket) beat(socket);
@@ -237,6 +247,7 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
     try {
       const job = await service.status(jobId);
       if (stopped()) return;
+      failedPolls = 0;
       handlers.job(job, "poll");
       if (isTerminal(job)) {
         setState("ended");
@@ -245,11 +256,12 @@ export function watchJob(service: LiveSource, jobId: string, handlers: LiveHandl
     } catch (err) {
       const error = asClientError(err);
       handlers.error(error);
-      if (isFinal(error)) {
+      if (!isBusy(error)) failedPolls += 1;
+      if (isFinal(error) || failedPolls >= options.maxFailedPolls) {
         setState("closed");
         return;
       }
-      // The handler may have closed the watch (a caller giving up).
+      // The handler may have closed the watch (the page left the job).
       if (stopped()) return;
     }
     polls += 1;

@@ -120,7 +120,7 @@ describe("the optimizer client", () => {
     const deps: LiveDeps = { openSocket: null, setTimeout: (run) => setTimeout(run, 0), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
     const seen: string[] = [];
     const watching = (async () => {
-      for await (const update of service.watch("j", { deps, maxFailedPolls: 3 })) seen.push(update.job.status);
+      for await (const update of service.watch("j", { deps, live: { maxFailedPolls: 3 } })) seen.push(update.job.status);
     })();
     await expect(watching).rejects.toBeInstanceOf(ConnectionError);
     expect(seen).toEqual(["running"]);
@@ -151,20 +151,6 @@ describe("the optimizer client", () => {
       )) as typeof globalThis.fetch;
     const exporting = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: slowBody, timeoutMs: 20 });
     expect(await (await exporting.export("j", "csv")).text()).toBe("index\n0\n");
-  });
-
-  it("watch keeps polling through 429s (the server is there, busy): they do not count toward giving up", async () => {
-    let polls = 0;
-    const api = fakeApi((path) => {
-      if (path !== "optimizations.status") return trpcOk(null);
-      polls += 1;
-      return polls <= 5 ? trpcError(429, { code: "quota_exceeded", message: "slow down" }) : trpcOk({ id: "j", status: "succeeded", summary: { finished: 3, total: 3 } });
-    });
-    const service = createOptimizerClient({ url: "http://127.0.0.1:1", apiKey: "k", fetch: api.fetch });
-    const deps: LiveDeps = { openSocket: null, setTimeout: (run) => setTimeout(run, 0), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
-    const seen: string[] = [];
-    for await (const update of service.watch("j", { deps, maxFailedPolls: 2 })) seen.push(update.job.status);
-    expect([seen, polls]).toEqual([["succeeded"], 6]);
   });
 
   it("watch of a job this key cannot see throws the API's not_found", async () => {

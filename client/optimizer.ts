@@ -1,7 +1,7 @@
 import type { Dataset, ExportFormat, HeatmapQuery, Job, JobListItem, JobSpecInput, Page, ResultSummary, StrategyInfo, Task, TaskStatus } from "../schema";
 import type { Heatmap, LiveTicket } from "../schema/live";
 import { ApiRequestError, ConnectionError, toClientError } from "./errors";
-import { defaultLiveDeps, watchJob, type LiveDeps, type LiveJob, type LiveOptions, type LiveState } from "./live";
+import { DEFAULT_LIVE_OPTIONS, defaultLiveDeps, watchJob, type LiveDeps, type LiveJob, type LiveOptions, type LiveState } from "./live";
 import { cancelOptimization, exportTasks, uploadDataset, type CancelOutcome, type OptimizerClientOptions } from "./rest";
 import { createTrpcClient, type TrpcClient } from "./trpc";
 
@@ -15,13 +15,12 @@ export interface WatchUpdate {
 export interface WatchOptions {
   /** Timers and the WebSocket to use (tests); the runtime's own by default. */
   deps?: LiveDeps;
-  live?: LiveOptions;
-  /** Failed polls in a row (the socket having given up already) after which watch throws the last error. */
-  maxFailedPolls?: number;
+  /** Over WATCH_LIVE_OPTIONS. */
+  live?: Partial<LiveOptions>;
 }
 
-/** With the default live options: ~8 s of reconnects, then 10 polls 2 s apart, before giving up. */
-const DEFAULT_MAX_FAILED_POLLS = 10;
+/** A script's watch gives up on a server that stays away: ~8 s of reconnects, then 10 polls 2 s apart. */
+export const WATCH_LIVE_OPTIONS: LiveOptions = { ...DEFAULT_LIVE_OPTIONS, maxFailedPolls: 10 };
 
 /**
  * The optimizer's client: every operation of the API, each answering the schema's types and failing
@@ -64,7 +63,8 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
     /**
      * The job's status as it changes, until it ends: the live WebSocket (reconnecting after a drop),
      * polling once the socket keeps failing or where there is no WebSocket. Breaking out of the loop
-     * closes the stream; a job this key cannot see throws ApiRequestError (not_found).
+     * closes the stream; a job this key cannot see throws ApiRequestError (not_found), a server that
+     * stays away its last error once `maxFailedPolls` polls in a row have failed.
      */
     watch: (id: string, watchOptions: WatchOptions = {}): AsyncIterableIterator<WatchUpdate> => {
       const queue: WatchUpdate[] = [];
@@ -72,8 +72,8 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
       let done = false;
       let wake: (() => void) | null = null;
       let state: LiveState = "connecting";
-      let failedPolls = 0;
-      const maxFailedPolls = watchOptions.maxFailedPolls ?? DEFAULT_MAX_FAILED_POLLS;
+      let lastError: ApiRequestError | ConnectionError | null = null;
+      let returned = false;
       const notify = () => {
         wake?.();
         wake = null;
@@ -83,7 +83,6 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
         id,
         {
           job: (job, source) => {
-            failedPolls = 0;
             queue.push({ job, source, state });
             notify();
           },
@@ -92,22 +91,16 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
           state: (next) => {
             state = next;
             if (next === "ended" || next === "closed") done = true;
+            // Closed by the stream itself (a job this key cannot see, a server that stayed away): its last error is the watch's.
+            if (next === "closed" && !returned) failure = lastError;
             notify();
           },
           error: (error) => {
-            // A job this key cannot see ends the watch at once; a server that stays away, after a while.
-            const final = error instanceof ApiRequestError && (error.code === "not_found" || error.code === "unauthorized");
-            // A 429 says the server is there and busy: polling goes on, slowly, without counting it.
-            if (!(error instanceof ApiRequestError && error.status === 429)) failedPolls += 1;
-            if (final || failedPolls >= maxFailedPolls) {
-              failure = error;
-              stream.close();
-            }
-            notify();
+            lastError = error;
           },
         },
         watchOptions.deps ?? defaultLiveDeps(),
-        watchOptions.live,
+        { ...WATCH_LIVE_OPTIONS, ...watchOptions.live },
       );
       const iterator: AsyncIterableIterator<WatchUpdate> = {
         async next() {
@@ -120,6 +113,7 @@ export function createOptimizerClient(options: OptimizerClientOptions) {
           }
         },
         async return() {
+          returned = true;
           stream.close();
           done = true;
           return { value: undefined, done: true };

@@ -6,8 +6,6 @@ import type { ResultSummary } from "../../schema/result";
 import { KEY_METRICS, duration, integer, metric, paramValue, percent, rate } from "../format";
 import type { LiveJob } from "../live";
 
-/** Metrics the Top-N table shows besides the objective, when the strategy reports them. */
-
 const table = (head: string[], rows: string[][], alignLeft = 1): string => {
   const t = new Table({
     head,

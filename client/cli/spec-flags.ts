@@ -1,5 +1,5 @@
 import type { CompareOp, JobSpecInput, Mode, ParamAxis } from "../../schema/job";
-import { readParamValue } from "../format";
+import { readNumberOr, readParamValue } from "../format";
 import { UsageError } from "./exit-codes";
 
 const OPS: readonly CompareOp[] = ["<=", ">=", "==", "!=", "<", ">"];
@@ -82,7 +82,8 @@ export function specFrom(file: Record<string, unknown> | null, flags: SpecFlags)
   if (flags.constraint.length > 0)
     spec.constraints = flags.constraint.map((c) => {
       const r = parseRule("--constraint", c);
-      return { ...r, right: readParamValue(r.right) };
+      // A param's name or a number: what the API takes on the right of a constraint.
+      return { ...r, right: readNumberOr(r.right) };
     });
   if (flags.resultConstraint.length > 0)
     spec.resultConstraints = flags.resultConstraint.map((c) => {

@@ -66,7 +66,7 @@ describe("gridopt's spec flags and exit codes", () => {
     expect(() => parseParam("fast")).toThrow(UsageError);
     const spec = specFrom(
       { strategy: "sma-crossover", dataset: "sp500", params: { fast: { values: [1] }, slow: { values: [9] } }, objective: { metric: "sharpe", mode: "max" }, topN: 3 },
-      { param: ["fast=5:10:5"], constraint: ["fast < slow"], resultConstraint: ["trades >= 5"], earlyStop: "sharpe>=1.5", topN: "7", objective: "calmar:max" },
+      { param: ["fast=5:10:5"], constraint: ["fast < slow", "slow >= 20", "fast != true"], resultConstraint: ["trades >= 5"], earlyStop: "sharpe>=1.5", topN: "7", objective: "calmar:max" },
     );
     expect(spec).toEqual({
       strategy: "sma-crossover",
@@ -75,7 +75,12 @@ describe("gridopt's spec flags and exit codes", () => {
       objective: { metric: "calmar", mode: "max" },
       topN: 7,
       earlyStopPolicy: { metric: "sharpe", threshold: 1.5, mode: "max" },
-      constraints: [{ left: "fast", op: "<", right: "slow" }],
+      // The right side is a param's name or a number, as the API takes it: "true" stays text (a name the API then refuses).
+      constraints: [
+        { left: "fast", op: "<", right: "slow" },
+        { left: "slow", op: ">=", right: 20 },
+        { left: "fast", op: "!=", right: "true" },
+      ],
       resultConstraints: [{ metric: "trades", op: ">=", value: 5 }],
     });
     expect(() => specFrom(null, { param: [], constraint: [], resultConstraint: [], strategy: "x" })).toThrow(/no dataset/);

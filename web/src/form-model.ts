@@ -1,5 +1,6 @@
-import type { CompareOp, JobSpecInput, Mode, ParamAxis, ParamConstraint, ParamValue, ResultConstraint, StrategyInfo } from "grid-optimizer/client";
+import type { CompareOp, JobSpecInput, Mode, ParamAxis, ParamConstraint, ResultConstraint, StrategyInfo } from "grid-optimizer/client";
 import { createAxis, createGrid, gridSize } from "../../lib/grid";
+import { readNumberOr, readParamValue } from "../../client/format";
 
 /** One parameter's row of the form, as typed. */
 export interface ParamRow {
@@ -40,21 +41,9 @@ export interface FieldProblem {
 
 const OPS: readonly CompareOp[] = ["<=", ">=", "==", "!=", "<", ">"];
 
-/** A number when the text is one; otherwise the text itself, so the API names the field it fails. */
-const numberOr = (text: string): number | string => {
-  const t = text.trim();
-  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
-};
-
-const valueOf = (text: string): ParamValue => {
-  const t = text.trim();
-  if (t === "true" || t === "false") return t === "true";
-  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : t;
-};
-
 export function axisOf(row: ParamRow): ParamAxis {
-  if (row.kind === "values") return { values: row.values.split(",").filter((v) => v.trim() !== "").map(valueOf) };
-  return { min: numberOr(row.min), max: numberOr(row.max), step: numberOr(row.step) } as ParamAxis;
+  if (row.kind === "values") return { values: row.values.split(",").filter((v) => v.trim() !== "").map(readParamValue) };
+  return { min: readNumberOr(row.min), max: readNumberOr(row.max), step: readNumberOr(row.step) } as ParamAxis;
 }
 
 /** A row for each of the strategy's params, from its default axes; optional ones start left out. */
@@ -83,7 +72,7 @@ function parseRules(text: string, field: string, right: (token: string) => strin
   return { rules, problems };
 }
 
-const optionalNumber = (text: string): number | string | undefined => (text.trim() === "" ? undefined : numberOr(text));
+const optionalNumber = (text: string): number | string | undefined => (text.trim() === "" ? undefined : readNumberOr(text));
 
 /**
  * The spec the form describes. Only what cannot be sent at all (a rule that is not a rule) is a
@@ -92,8 +81,8 @@ const optionalNumber = (text: string): number | string | undefined => (text.trim
 export function specOf(state: FormState): { spec: JobSpecInput; problems: FieldProblem[] } {
   const params: Record<string, ParamAxis> = {};
   for (const row of state.params) if (row.include && row.name.trim() !== "") params[row.name.trim()] = axisOf(row);
-  const constraints = parseRules(state.constraints, "constraints", numberOr);
-  const resultRules = parseRules(state.resultConstraints, "resultConstraints", numberOr);
+  const constraints = parseRules(state.constraints, "constraints", readNumberOr);
+  const resultRules = parseRules(state.resultConstraints, "resultConstraints", readNumberOr);
   const spec: Record<string, unknown> = {
     strategy: state.strategy,
     dataset: state.dataset,
@@ -109,7 +98,7 @@ export function specOf(state: FormState): { spec: JobSpecInput; problems: FieldP
     if (value !== undefined) spec[key] = value;
   }
   if (state.earlyStop.enabled) {
-    spec.earlyStopPolicy = { metric: state.earlyStop.metric, mode: state.earlyStop.mode, threshold: numberOr(state.earlyStop.threshold) };
+    spec.earlyStopPolicy = { metric: state.earlyStop.metric, mode: state.earlyStop.mode, threshold: readNumberOr(state.earlyStop.threshold) };
   }
   return { spec: spec as JobSpecInput, problems: [...constraints.problems, ...resultRules.problems] };
 }

@@ -23,7 +23,6 @@ import { KEY_METRICS, duration, integer, metric, paramValue, rate, readParamValu
 import { mergeHeatmap, neighbourhoodGrid, placeTopN, sameQuery, toCellGrid, type Neighbourhood } from "./robustness";
 import { shownError } from "./errors";
 
-/** Metrics the Top-N table shows besides the objective, when the strategy reports them. */
 /** Curves the overlay draws at most (each one is a result read). */
 const MAX_OVERLAY = 10;
 /** Least time between two heatmap reads while the page polls (no socket). */
