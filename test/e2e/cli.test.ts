@@ -137,8 +137,9 @@ describe("the gridopt CLI against the local stack", () => {
     expect((await gridopt(["submit", "--param", "fast"])).stderr).toMatch(/^gridopt: usage: --param: expected name=min:max:step/);
     const noName = await gridopt(["submit", "--strategy", "synthetic", "--name", "--watch"]);
     expect([noName.code, noName.stderr]).toEqual([2, expect.stringMatching(/^gridopt: usage: .*--name <name>.* value is missing/)]);
-    const unwritable = await gridopt(["export", "00000000-0000-4000-8000-000000000000", "--output", path.join(WORK, "no-such-dir", "x.csv")]);
-    expect(unwritable.code).toBe(3);
+    const someJob = (await api().list({ limit: 1 })).items[0]!.id;
+    const unwritable = await gridopt(["export", someJob, "--output", path.join(WORK, "no-such-dir", "x.csv")]);
+    expect([unwritable.code, unwritable.stderr]).toEqual([73, expect.stringMatching(/^gridopt: cannot write .*no-such-dir\/x\.csv: ENOENT/)]);
     expect((await gridopt(["list"], { GRIDOPT_API_KEY: "" })).stderr).toBe("gridopt: usage: no API key: pass --api-key or set GRIDOPT_API_KEY (gridopt --help)\n");
     const down = await gridopt(["list", "--url", "http://127.0.0.1:9"]);
     expect(down.code).toBe(5);
